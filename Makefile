@@ -1,0 +1,50 @@
+# Two commands matter: `make run` and `make test`. Everything they need installs from here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test install system-deps lint typecheck bench seed-data clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# torch first and pinned: it comes as a CPU build from this machine's disk, a bare
+# requirement would pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Debian chromium drives the browser tests (Playwright's own browser download fails offline).
+system-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing chromium (browser tests)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+run: install
+	$(BIN)/papers ingest --if-empty
+	$(BIN)/streamlit run ui/app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+
+test: install system-deps
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check assistant ingest ui tests bench
+	$(BIN)/mypy assistant ingest ui
+
+bench: install
+	$(BIN)/python -m bench.run
+
+# Regenerate the shipped seed data file from the seed page.
+seed-data: install
+	$(BIN)/python -m ingest.sources.seed ../shared/seed/trending-papers-page.txt
+
+clean:
+	rm -rf $(VENV) .papers .pytest_cache .mypy_cache .ruff_cache

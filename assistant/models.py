@@ -1,0 +1,198 @@
+"""The data that flows through the product. Pure data: no I/O here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+def normalize_title(title: str) -> str:
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+class Section(BaseModel):
+    heading: str = ""
+    text: str
+
+
+class Paper(BaseModel):
+    """One paper as the library knows it. `id` is stable across re-ingests."""
+
+    id: str
+    title: str
+    abstract: str = ""
+    sections: list[Section] = Field(default_factory=list, description="Body text (PDFs), by section.")
+    authors: list[str] = Field(default_factory=list)
+    year: int | None = None
+    url: str = ""
+    doi: str = ""
+    arxiv_id: str = ""
+    venue: str = ""
+    tags: list[str] = Field(default_factory=list)
+    source: str = Field("", description="Where it came from: file:line, arxiv:ID, seed:line.")
+
+    @property
+    def full_text(self) -> str:
+        parts = [self.abstract] + [s.text for s in self.sections]
+        return "\n\n".join(p for p in parts if p)
+
+    def content_hash(self) -> str:
+        """Hash of everything that ends up in the library (source location excluded on purpose)."""
+        payload = self.model_dump(exclude={"source"})
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+    def record(self) -> dict[str, Any]:
+        """Metadata view without the body (what `papers list` shows)."""
+        return self.model_dump(exclude={"sections"})
+
+
+def make_paper_id(
+    *, given: str = "", doi: str = "", arxiv_id: str = "", title: str = ""
+) -> str:
+    """Stable id: given id, else DOI, else arXiv id, else a hash of the normalized title."""
+    if given and given.strip():
+        return given.strip()
+    if doi and doi.strip():
+        return "doi:" + doi.strip().lower()
+    if arxiv_id and arxiv_id.strip():
+        return "arxiv:" + re.sub(r"v\d+$", "", arxiv_id.strip())
+    return "t:" + hashlib.sha1(normalize_title(title).encode()).hexdigest()[:12]
+
+
+class Chunk(BaseModel):
+    id: str
+    paper_id: str
+    index: int
+    text: str
+    section: str = ""
+
+
+class LoadError(BaseModel):
+    """One item that could not be read; the rest of the source goes on."""
+
+    source: str
+    line: int | None = None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line is not None else self.source
+        return f"{where}: {self.message}"
+
+
+class IngestReport(BaseModel):
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    errors: list[LoadError] = Field(default_factory=list)
+    chunks_written: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "errors": [e.model_dump() for e in self.errors],
+        }
+
+
+class Evidence(BaseModel):
+    """A chunk that supports a paper's relevance to a query."""
+
+    chunk_id: str
+    paper_id: str
+    text: str
+    score: float = 0.0
+    section: str = ""
+
+
+class PaperHit(BaseModel):
+    paper: Paper
+    score: float
+    dense_score: float = 0.0
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Citation(BaseModel):
+    n: int
+    id: str
+    title: str
+    text: str
+    url: str = ""
+    authors: list[str] = Field(default_factory=list)
+    year: int | None = None
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    mode: Literal["llm", "extractive"]
+    abstained: bool = False
+    fallback_reason: str | None = None
+    citations: list[Citation] = Field(default_factory=list)
+    model: str = ""
+    query: str = Field("", description="The standalone query actually searched (after follow-up rewriting).")
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "mode": self.mode,
+            "abstained": self.abstained,
+            "fallback_reason": self.fallback_reason,
+            "citations": [
+                {"n": c.n, "id": c.id, "title": c.title, "text": c.text} for c in self.citations
+            ],
+        }
+
+
+class Cell(BaseModel):
+    text: str | None = None
+    quote: str | None = None
+
+
+class ComparedPaper(BaseModel):
+    id: str
+    title: str
+    cells: dict[str, Cell]
+
+
+class Comparison(BaseModel):
+    aspects: list[str]
+    papers: list[ComparedPaper]
+    synthesis: str | None = None
+    mode: Literal["llm", "extractive"] = "extractive"
+    fallback_reason: str | None = None
+
+
+class SummarySection(BaseModel):
+    heading: str
+    paragraphs: list[str]
+
+
+class Reference(BaseModel):
+    n: int
+    id: str
+    title: str
+    authors: list[str] = Field(default_factory=list)
+    year: int | None = None
+    url: str = ""
+
+
+class Summary(BaseModel):
+    title: str
+    overview: str
+    sections: list[SummarySection]
+    references: list[Reference]
+    mode: Literal["llm", "extractive"] = "extractive"
+    fallback_reason: str | None = None

@@ -1,0 +1,118 @@
+"""The one typed settings object. Everything configurable lives here (env prefix PAPERS_, .env)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PAPERS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- library -------------------------------------------------------------
+    data_dir: Path = Field(
+        Path(".papers"),
+        description="Directory holding the library: embedded Chroma, the BM25 index, the manifest and locks.",
+    )
+    collection: str = Field("papers", description="Chroma collection name for this library.")
+    chroma_url: str = Field(
+        "",
+        description="Empty: embedded Chroma under data_dir. http://host:port: a Chroma server (`chroma run`).",
+    )
+    chroma_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds before an unreachable Chroma server is reported as an error."
+    )
+    lock_timeout_s: float = Field(
+        0.0,
+        ge=0,
+        description="Seconds a writer waits for another process's write lock before giving up (0: fail at once).",
+    )
+
+    # --- embedding -----------------------------------------------------------
+    embed_model: str = Field(
+        DEFAULT_EMBED_MODEL,
+        description=(
+            "Embedding model: the bundled all-MiniLM-L6-v2 by default, any sentence-transformers id or path, "
+            "or `openai:<model>` for an OpenAI-compatible /embeddings endpoint."
+        ),
+    )
+    embed_device: Literal["cpu", "cuda", "auto"] = Field(
+        "cpu", description="Device for the local embedding model: cpu, cuda or auto."
+    )
+    embed_batch_size: int = Field(64, ge=1, description="Texts per embedding batch.")
+    embed_base_url: str = Field(
+        "", description="Base URL of the OpenAI-compatible embeddings server (falls back to the LLM base URL)."
+    )
+    embed_api_key: SecretStr = Field(
+        SecretStr(""), description="API key for the embeddings server (falls back to the LLM key)."
+    )
+    embed_concurrency: int = Field(4, ge=1, description="Concurrent requests to a remote embeddings server.")
+    embed_timeout_s: float = Field(60.0, gt=0, description="Timeout of one remote embeddings request.")
+
+    # --- chunking ------------------------------------------------------------
+    chunk_size: int = Field(512, ge=32, description="Maximum chunk length in cl100k tokens.")
+    chunk_overlap: int = Field(64, ge=0, description="Token overlap between consecutive chunks of one paper.")
+
+    # --- retrieval -----------------------------------------------------------
+    top_k: int = Field(5, ge=1, description="Papers returned by search and used as answer sources.")
+    candidate_k: int = Field(50, ge=1, description="Chunks taken from each of dense and BM25 search before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    evidence_per_paper: int = Field(3, ge=1, description="Best chunks kept per paper as its evidence.")
+    abstain_threshold: float = Field(
+        0.30,
+        description="Best dense cosine similarity below which the library is taken not to cover a question.",
+    )
+
+    # --- llm -----------------------------------------------------------------
+    llm_model: str = Field("", description="Chat model name; empty means offline extractive answers.")
+    llm_base_url: str = Field(
+        "", description="OpenAI-compatible base URL (Ollama, vLLM, llama.cpp); falls back to OPENAI_BASE_URL."
+    )
+    llm_api_key: SecretStr = Field(SecretStr(""), description="API key; falls back to OPENAI_API_KEY.")
+    llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM request in seconds.")
+    llm_max_retries: int = Field(1, ge=0, description="Retries of a failed LLM request.")
+    llm_temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    llm_max_tokens: int = Field(800, ge=16, description="Maximum tokens in one LLM reply.")
+    llm_context_window: int = Field(8192, ge=512, description="Context window assumed for non-OpenAI models.")
+    history_tokens: int = Field(1500, ge=0, description="Token budget of chat history kept for follow-ups.")
+
+    # --- limits --------------------------------------------------------------
+    max_file_mb: float = Field(50.0, gt=0, description="Largest input file accepted, in MB.")
+    max_paper_chars: int = Field(2_000_000, ge=1000, description="Most characters of text kept per paper.")
+    pdf_timeout_s: float = Field(60.0, gt=0, description="Time limit for parsing one PDF.")
+    pdf_memory_mb: int = Field(1024, ge=64, description="Memory limit for the process parsing one PDF.")
+    pdf_max_pages: int = Field(2000, ge=1, description="Most pages read from one PDF.")
+
+    # --- arXiv ---------------------------------------------------------------
+    arxiv_api_url: str = Field(
+        "https://export.arxiv.org/api/query", description="arXiv API endpoint (Atom)."
+    )
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _strip_url(cls, v: str) -> str:
+        return v.strip().rstrip("/")
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_model.strip())
+
+    def resolved_llm_base_url(self) -> str:
+        return self.llm_base_url or os.environ.get("OPENAI_BASE_URL", "")
+
+    def resolved_llm_api_key(self) -> str:
+        return self.llm_api_key.get_secret_value() or os.environ.get("OPENAI_API_KEY", "")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

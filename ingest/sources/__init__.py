@@ -1,0 +1,78 @@
+"""Sources → Papers. One module per format; each yields Paper or a per-item LoadError."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from assistant.models import LoadError, Paper
+from assistant.settings import Settings
+
+Loader = Callable[[Path, Settings], Iterator[Paper | LoadError]]
+
+
+def _jsonl(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
+    from ingest.sources.jsonl import load_jsonl
+
+    return load_jsonl(path, settings.max_paper_chars)
+
+
+def _csv(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
+    from ingest.sources.csv import load_csv
+
+    return load_csv(path, settings.max_paper_chars)
+
+
+def _bib(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
+    from ingest.sources.bibtex import load_bibtex
+
+    return load_bibtex(path, settings.max_paper_chars)
+
+
+def _pdf(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
+    from ingest.sources.pdf import load_pdf
+
+    return load_pdf(path, settings)
+
+
+LOADERS: dict[str, Loader] = {
+    ".jsonl": _jsonl,
+    ".ndjson": _jsonl,
+    ".json": _jsonl,
+    ".csv": _csv,
+    ".bib": _bib,
+    ".bibtex": _bib,
+    ".pdf": _pdf,
+}
+
+
+def load_path(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
+    """A file by its extension, or a directory recursively; unreadable files become LoadErrors."""
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in LOADERS)
+        if not files:
+            yield LoadError(source=str(path), message=f"no {', '.join(sorted(LOADERS))} files in this directory")
+        for f in files:
+            yield from load_path(f, settings)
+        return
+    if not path.exists():
+        yield LoadError(source=str(path), message="no such file or directory")
+        return
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        yield LoadError(
+            source=str(path),
+            message=f"unsupported file type {path.suffix or '(none)'}; expected one of {', '.join(sorted(LOADERS))}",
+        )
+        return
+    size_mb = path.stat().st_size / 1e6
+    if size_mb > settings.max_file_mb:
+        yield LoadError(
+            source=str(path),
+            message=f"file is {size_mb:.1f} MB, over the limit of {settings.max_file_mb:g} MB (PAPERS_MAX_FILE_MB)",
+        )
+        return
+    try:
+        yield from loader(path, settings)
+    except OSError as exc:
+        yield LoadError(source=str(path), message=f"cannot read file: {exc.strerror or exc}")

@@ -1,0 +1,24 @@
+"""Bytes → text for files of unknown or mixed encoding."""
+
+from __future__ import annotations
+
+
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return line.decode("cp1252")
+    except UnicodeDecodeError:
+        return line.decode("latin-1")
+
+
+def decode_bytes(data: bytes) -> str:
+    """UTF-8 (BOM or not); a file that mixes in cp1252/latin-1 lines is decoded line by line, not refused."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "\n".join(_decode_line(line) for line in data.split(b"\n"))

@@ -1,0 +1,71 @@
+"""Shared fixtures: every test gets its own library directory; the model loads once per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from assistant.embeddings import get_embedder, offline_env  # noqa: E402
+from assistant.settings import Settings, get_settings  # noqa: E402
+
+offline_env()
+
+_CLEARED = [
+    "PAPERS_LLM_MODEL",
+    "PAPERS_LLM_BASE_URL",
+    "PAPERS_LLM_API_KEY",
+    "PAPERS_CHROMA_URL",
+    "PAPERS_EMBED_MODEL",
+    "PAPERS_COLLECTION",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+]
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for var in _CLEARED:
+        monkeypatch.delenv(var, raising=False)
+    lib = tmp_path / "library"
+    monkeypatch.setenv("PAPERS_DATA_DIR", str(lib))
+    get_settings.cache_clear()
+    yield lib
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def embedder():  # type: ignore[no-untyped-def]
+    """The real bundled model, loaded once; get_embedder's cache makes library code share it."""
+    return get_embedder(Settings(_env_file=None))  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def _seed_library_template(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
+    from assistant.library import Library
+    from ingest.pipeline import ingest
+    from ingest.sources.seed import SEED_FILE
+
+    root = tmp_path_factory.mktemp("seed-template")
+    settings = Settings(_env_file=None, data_dir=root)  # type: ignore[call-arg]
+    lib = Library(settings)
+    report = ingest([SEED_FILE], lib, lambda: embedder, settings)
+    assert report.added == 46, report
+    lib.close()
+    return root
+
+
+@pytest.fixture()
+def seed_library(_seed_library_template: Path, data_dir: Path):  # type: ignore[no-untyped-def]
+    """A copy of the 46-paper seed library in this test's data dir, opened."""
+    from assistant.library import Library
+
+    shutil.copytree(_seed_library_template, data_dir)
+    lib = Library(get_settings())
+    yield lib
+    lib.close()
