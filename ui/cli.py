@@ -187,7 +187,13 @@ def reindex() -> None:
     typer.echo(f"re-embedded {n} chunks with {lib.model_name}")
 
 
+def _register_commands() -> None:
+    """Command groups live in sibling modules; importing one registers its commands on `app`."""
+    import ui.cli_answers  # noqa: F401  search, ask, chat, eval
+
+
 def main() -> None:
+    _register_commands()
     app()
 
 
