@@ -183,7 +183,9 @@ class BM25Index:
             df=self.df,
         )
         tmp_json = directory / "bm25.tmp.json"
-        tmp_json.write_text(json.dumps({"vocab": list(self.vocab), "ids": self.ids, "generation": self.generation}), encoding="utf-8")
+        tmp_json.write_text(
+            json.dumps({"vocab": list(self.vocab), "ids": self.ids, "generation": self.generation}), encoding="utf-8"
+        )
         os.replace(tmp_npz, directory / "bm25.npz")
         os.replace(tmp_json, directory / "bm25.json")
 

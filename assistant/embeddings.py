@@ -31,9 +31,7 @@ def offline_env() -> None:
 
         spec = importlib.util.find_spec("llama_index.core")
         if spec and spec.origin:
-            os.environ["TIKTOKEN_CACHE_DIR"] = str(
-                Path(spec.origin).parent / "_static" / "tiktoken_cache"
-            )
+            os.environ["TIKTOKEN_CACHE_DIR"] = str(Path(spec.origin).parent / "_static" / "tiktoken_cache")
 
 
 class Embedder(Protocol):
@@ -76,9 +74,11 @@ class LocalEmbedder:
             self._model = SentenceTransformer(path, device=_pick_device(device))
         except Exception as exc:
             raise EmbeddingError(f"cannot load embedding model {model!r}: {exc}") from exc
-        dim = self._model.get_embedding_dimension() if hasattr(
-            self._model, "get_embedding_dimension"
-        ) else self._model.get_sentence_embedding_dimension()
+        dim = (
+            self._model.get_embedding_dimension()
+            if hasattr(self._model, "get_embedding_dimension")
+            else self._model.get_sentence_embedding_dimension()
+        )
         self.dim = int(dim or 0)
         self.batch_size = batch_size
         # torch inference is thread-safe, but interleaving two big batches only thrashes 2 cores.
@@ -110,14 +110,8 @@ class OpenAIEmbedder:
         self.name = settings.embed_model
         self.model = settings.embed_model.split(":", 1)[1]
         base = settings.embed_base_url or settings.resolved_llm_base_url() or None
-        key = (
-            settings.embed_api_key.get_secret_value()
-            or settings.resolved_llm_api_key()
-            or "not-needed"
-        )
-        self._client = OpenAI(
-            base_url=base, api_key=key, timeout=settings.embed_timeout_s, max_retries=3
-        )
+        key = settings.embed_api_key.get_secret_value() or settings.resolved_llm_api_key() or "not-needed"
+        self._client = OpenAI(base_url=base, api_key=key, timeout=settings.embed_timeout_s, max_retries=3)
         self.batch_size = settings.embed_batch_size
         self.concurrency = settings.embed_concurrency
         self.dim = 0
@@ -131,9 +125,7 @@ class OpenAIEmbedder:
         rows = sorted(resp.data, key=lambda d: d.index)
         vecs = np.asarray([r.embedding for r in rows], dtype=np.float32)
         if vecs.shape[0] != len(texts):
-            raise EmbeddingError(
-                f"embeddings endpoint returned {vecs.shape[0]} vectors for {len(texts)} texts"
-            )
+            raise EmbeddingError(f"embeddings endpoint returned {vecs.shape[0]} vectors for {len(texts)} texts")
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
         return vecs / np.maximum(norms, 1e-12)
 

@@ -65,12 +65,12 @@ class _WriteLock:
         self.timeout_s = timeout_s
         self._fh: Any = None
 
-    def acquire(self) -> None:
+    def acquire(self, timeout_s: float | None = None) -> None:
         import time
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.path, "a+")
-        deadline = time.monotonic() + self.timeout_s
+        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
         while True:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -107,11 +107,14 @@ class _WriteLock:
 class Manifest:
     """paper id → content hash, chunk ids, record. A cache of what Chroma holds."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+    def __init__(self, path: Path | None) -> None:
+        """path None: a private in-memory manifest (a reader's view while another process writes)."""
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False, isolation_level=None)
+        if path is not None:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._lock = threading.RLock()
         self._db.executescript(
             """
@@ -155,9 +158,7 @@ class Manifest:
                     json.dumps(record, ensure_ascii=False),
                 ),
             )
-            self._db.executemany(
-                "INSERT OR REPLACE INTO chunks VALUES(?,?)", [(c, record["id"]) for c in chunk_ids]
-            )
+            self._db.executemany("INSERT OR REPLACE INTO chunks VALUES(?,?)", [(c, record["id"]) for c in chunk_ids])
             self._db.execute("COMMIT")
 
     def delete(self, paper_id: str) -> list[str]:
@@ -207,7 +208,8 @@ class Manifest:
         author: str | None = None,
         tag: str | None = None,
     ) -> set[str]:
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[Any] = []
         if year_from is not None:
             clauses.append("year >= ?")
             args.append(year_from)
@@ -280,7 +282,9 @@ class Library:
         self.collection = self._get_collection(settings.collection)
         if check_model:
             self.check_model()
-        self.manifest = Manifest(self.cache_dir / "manifest.sqlite")
+        self._disk_manifest = Manifest(self.cache_dir / "manifest.sqlite")
+        self.manifest = self._disk_manifest
+        self._outer_write = False
         self.bm25 = BM25Index()
         self._sync()
 
@@ -345,7 +349,7 @@ class Library:
     def refresh_if_stale(self) -> None:
         """Another process (or a team-mate on the server) may have written since we opened."""
         with self._mutex:
-            if self.manifest.get_meta("generation") != self.generation and not self._lock.held:
+            if not self._outer_write and self.manifest.get_meta("generation") != self.generation:
                 self._rebuild_from_chroma()
 
     def _iter_chroma(self, include: list[str]) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
@@ -358,13 +362,9 @@ class Library:
 
     def _rebuild_from_chroma(self) -> None:
         """Rebuild manifest + BM25 from Chroma, dropping papers whose chunk set is incomplete."""
-        by_paper: dict[str, dict[str, list[tuple[str, str, dict[str, Any]]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        by_paper: dict[str, dict[str, list[tuple[str, str, dict[str, Any]]]]] = defaultdict(lambda: defaultdict(list))
         for cid, doc, meta in self._iter_chroma(["documents", "metadatas"]):
-            by_paper[str(meta.get("paper_id", ""))][str(meta.get("content_hash", ""))].append(
-                (cid, doc or "", meta)
-            )
+            by_paper[str(meta.get("paper_id", ""))][str(meta.get("content_hash", ""))].append((cid, doc or "", meta))
         keep: list[tuple[dict[str, Any], str, list[tuple[str, str, dict[str, Any]]]]] = []
         orphans: list[str] = []
         for versions in by_paper.values():
@@ -384,30 +384,40 @@ class Library:
                     orphans += [cid for hh, rs in versions.items() if hh != h for cid, _, _ in rs]
                     continue
             orphans += [cid for rs in versions.values() for cid, _, _ in rs]
-        repaired = False
-        if orphans:
-            # Only a writer may delete; a reader just leaves the incomplete rows out of its view.
+        # Only the lock holder may repair Chroma or rewrite the on-disk caches. While another
+        # process writes, a reader builds a private in-memory view that leaves incomplete papers out.
+        owned = self._lock.held
+        if not owned:
             try:
-                with self._writer_lock():
-                    for i in range(0, len(orphans), _PAGE):
-                        self.collection.delete(ids=orphans[i : i + _PAGE])
-                    repaired = True
+                self._lock.acquire(timeout_s=0)
+                owned = True
             except LibraryBusyError:
-                pass
-        bm25 = BM25Index()
-        self.manifest.clear()
-        for record, h, rows in keep:
-            self.manifest.put(record, h, [cid for cid, _, _ in rows])
-            bm25.add((cid, embedding_text(record.get("title", ""), doc)) for cid, doc, _ in rows)
-        if repaired:
-            self._set_meta(generation=uuid.uuid4().hex)
-        gen = self.generation
-        bm25.generation = gen
-        self.bm25 = bm25
-        self.manifest.set_meta("generation", gen)
-        self.manifest.set_meta("dirty", "0")
-        with contextlib.suppress(OSError):
-            bm25.save(self.cache_dir)
+                owned = False
+        try:
+            if owned and orphans:
+                for i in range(0, len(orphans), _PAGE):
+                    self.collection.delete(ids=orphans[i : i + _PAGE])
+                self._set_meta(generation=uuid.uuid4().hex)
+            manifest = self._disk_manifest if owned else Manifest(None)
+            bm25 = BM25Index()
+            manifest.clear()
+            for record, h, rows in keep:
+                manifest.put(record, h, [cid for cid, _, _ in rows])
+                bm25.add((cid, embedding_text(record.get("title", ""), doc)) for cid, doc, _ in rows)
+            gen = self.generation
+            bm25.generation = gen
+            manifest.set_meta("generation", gen)
+            manifest.set_meta("dirty", "0")
+            if owned:
+                with contextlib.suppress(OSError):
+                    bm25.save(self.cache_dir)
+            if self.manifest is not manifest and self.manifest is not self._disk_manifest:
+                self.manifest.close()
+            self.manifest = manifest
+            self.bm25 = bm25
+        finally:
+            if owned and not self._outer_write:
+                self._lock.release()
 
     # -- reading ----------------------------------------------------------------
     def count(self) -> int:
@@ -478,20 +488,24 @@ class Library:
     # -- writing ----------------------------------------------------------------
     @contextlib.contextmanager
     def _writer_lock(self) -> Iterator[None]:
-        if self._lock.held:
+        if self._outer_write:
             yield
             return
         self._lock.acquire()
+        self._outer_write = True
         try:
             yield
         finally:
+            self._outer_write = False
             self._lock.release()
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[Library]:
         """Hold the write lock for a batch of writes; caches are persisted once at the end."""
         with self._mutex, self._writer_lock():
-            if self.manifest.get_meta("generation") != self.generation:
+            if self.manifest is not self._disk_manifest or (
+                self.manifest.get_meta("generation") != self.generation or self.manifest.get_meta("dirty") == "1"
+            ):
                 self._rebuild_from_chroma()
             self.manifest.set_meta("dirty", "1")
             try:
@@ -608,4 +622,6 @@ class Library:
         return len(rows)
 
     def close(self) -> None:
-        self.manifest.close()
+        if self.manifest is not self._disk_manifest:
+            self.manifest.close()
+        self._disk_manifest.close()

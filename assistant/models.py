@@ -53,9 +53,7 @@ class Paper(BaseModel):
         return self.model_dump(exclude={"sections"})
 
 
-def make_paper_id(
-    *, given: str = "", doi: str = "", arxiv_id: str = "", title: str = ""
-) -> str:
+def make_paper_id(*, given: str = "", doi: str = "", arxiv_id: str = "", title: str = "") -> str:
     """Stable id: given id, else DOI, else arXiv id, else a hash of the normalized title."""
     if given and given.strip():
         return given.strip()
@@ -150,9 +148,7 @@ class Answer(BaseModel):
             "mode": self.mode,
             "abstained": self.abstained,
             "fallback_reason": self.fallback_reason,
-            "citations": [
-                {"n": c.n, "id": c.id, "title": c.title, "text": c.text} for c in self.citations
-            ],
+            "citations": [{"n": c.n, "id": c.id, "title": c.title, "text": c.text} for c in self.citations],
         }
 
 

@@ -14,9 +14,7 @@ DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="PAPERS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="PAPERS_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # --- library -------------------------------------------------------------
     data_dir: Path = Field(
@@ -93,9 +91,7 @@ class Settings(BaseSettings):
     pdf_max_pages: int = Field(2000, ge=1, description="Most pages read from one PDF.")
 
     # --- arXiv ---------------------------------------------------------------
-    arxiv_api_url: str = Field(
-        "https://export.arxiv.org/api/query", description="arXiv API endpoint (Atom)."
-    )
+    arxiv_api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv API endpoint (Atom).")
 
     @field_validator("chroma_url")
     @classmethod

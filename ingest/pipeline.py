@@ -17,9 +17,7 @@ from ingest.chunking import chunk_paper
 Progress = Callable[[int, int, str], None]
 
 
-def collect(
-    items: Iterable[Paper | LoadError], report: IngestReport
-) -> list[Paper]:
+def collect(items: Iterable[Paper | LoadError], report: IngestReport) -> list[Paper]:
     """Keep the first paper per id; later duplicates in the same run are per-item errors."""
     seen: dict[str, str] = {}
     papers: list[Paper] = []

@@ -74,7 +74,9 @@ def _print_json(obj: Any) -> None:
 @app.command()
 @friendly
 def ingest(
-    paths: list[Path] = typer.Argument(None, help="Files or directories (JSONL, JSON, CSV, BibTeX, PDF). None: the seed corpus."),
+    paths: list[Path] = typer.Argument(
+        None, help="Files or directories (JSONL, JSON, CSV, BibTeX, PDF). None: the seed corpus."
+    ),
     arxiv: list[str] = typer.Option(None, "--arxiv", help="arXiv ids to fetch (repeatable)."),
     arxiv_query: str = typer.Option("", "--arxiv-query", help="arXiv search query to fetch."),
     max_results: int = typer.Option(10, "--max", help="Most results for --arxiv-query."),
