@@ -1,25 +1,60 @@
-"""Streamlit entry point (minimal library page; the full UI comes with the UI issue)."""
+"""Streamlit entry point: navigation between the four pages and the shared sidebar."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from assistant.library import Library
-from assistant.settings import get_settings
+from ui import state
+from ui.render import md_escape
+
+_PAGES = Path(__file__).parent / "pages"
 
 
-@st.cache_resource
-def library() -> Library:
-    return Library(get_settings(), check_model=False)
+def sidebar() -> None:
+    s = state.settings()
+    with state.friendly():
+        lib = state.library()
+        lib.refresh_if_stale()
+        span, tags = state.facets()
+    with st.sidebar:
+        with st.container(border=True):
+            st.markdown(
+                f"**Library** · {lib.count()} papers · {lib.chunk_count()} chunks",
+            )
+            st.caption(f"Embedding model: {md_escape(lib.model_name.rsplit('/', 1)[-1])}")
+            st.caption(f"LLM: {md_escape(llm_line())}")
+        with st.expander("Retrieval settings", icon=":material/tune:"):
+            st.slider("Sources per answer (k)", 1, 20, s.top_k, key=state.K_KEY)
+            if span and span[0] < span[1]:
+                st.session_state["_year_bounds"] = span
+                st.slider("Years", span[0], span[1], span, key=state.YEARS_KEY)
+            st.text_input("Author contains", key=state.AUTHOR_KEY, placeholder="e.g. Vaswani")
+            if tags:
+                st.selectbox("Tag", [state.ANY_TAG, *tags], key=state.TAG_KEY)
+            active = state.describe_filters(state.filters())
+            if active:
+                st.caption(f"Filtering: {md_escape(active)}")
 
 
-st.set_page_config(page_title="Paper Assistant", layout="wide")
-st.title("Paper Assistant")
-lib = library()
-papers = lib.papers()
-st.caption(f"{len(papers)} papers in the library")
-st.dataframe(
-    [{"title": p.title, "authors": "; ".join(p.authors), "year": p.year, "id": p.id} for p in papers],
-    hide_index=True,
-    width="stretch",
+def llm_line() -> str:
+    s = state.settings()
+    try:
+        status = state.llm_status(state._key(s))
+    except ImportError:  # assistant/llm.py not there yet
+        return f"configured: {s.llm_model}" if s.llm_enabled else "offline: extractive answers"
+    return str(status)
+
+
+st.set_page_config(page_title="Paper Assistant", page_icon=":material/menu_book:", layout="wide")
+page = st.navigation(
+    [
+        st.Page(_PAGES / "chat.py", title="Chat", icon=":material/forum:", default=True),
+        st.Page(_PAGES / "library.py", title="Library", icon=":material/library_books:"),
+        st.Page(_PAGES / "compare.py", title="Compare", icon=":material/table_chart:"),
+        st.Page(_PAGES / "summary.py", title="Summary", icon=":material/summarize:"),
+    ]
 )
+sidebar()
+page.run()

@@ -1,0 +1,5 @@
+"""chat page (in progress)."""
+
+import streamlit as st
+
+st.title("Chat")

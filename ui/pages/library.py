@@ -1,0 +1,192 @@
+"""Library page: statistics, a searchable sortable table, uploads with per-file results, deletion."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from assistant.errors import PapersError
+from assistant.library import Library
+from assistant.models import IngestReport, Paper
+from ui import render, state
+
+UPLOAD_TYPES = ["jsonl", "ndjson", "json", "csv", "bib", "bibtex", "pdf"]
+RESULTS_KEY = "upload_results"
+TABLE_KEY = "library_table"
+
+
+def _safe_name(name: str) -> str:
+    """Keep the uploaded name (loaders and error messages use it) but never a path."""
+    base = Path(name).name or "upload"
+    return re.sub(r"[^\w.\- ]+", "_", base)[:120]
+
+
+def _outcome(report: IngestReport) -> str:
+    if report.added + report.updated + report.unchanged == 0:
+        return "error"
+    for word, n in (("added", report.added), ("updated", report.updated)):
+        if n:
+            return word
+    return "unchanged"
+
+
+def _reason(report: IngestReport, tmp: Path, name: str) -> str:
+    msgs = [str(e).replace(str(tmp), name) for e in report.errors[:3]]
+    more = len(report.errors) - len(msgs)
+    return "; ".join(msgs) + (f"; … {more} more" if more > 0 else "")
+
+
+def ingest_uploads(files: list[Any], lib: Library) -> list[dict[str, Any]]:
+    """Ingest each uploaded file on its own (so every file gets its own result), with a progress bar."""
+    from ingest.pipeline import ingest
+
+    settings = state.settings()
+    bar = st.progress(0.0, text="Starting…")
+    results: list[dict[str, Any]] = []
+    n = len(files)
+    with tempfile.TemporaryDirectory(prefix="papers-upload-") as tmp_dir:
+        for i, f in enumerate(files):
+            name = _safe_name(f.name)
+            path = Path(tmp_dir) / f"{i}" / name
+            path.parent.mkdir()
+            path.write_bytes(f.getvalue())
+            bar.progress(i / n, text=f"Reading {name} ({i + 1}/{n})")
+
+            def progress(done: int, total: int, stage: str, i: int = i, name: str = name) -> None:
+                frac = (i + (done / total if total else 1.0)) / n
+                bar.progress(min(frac, 1.0), text=f"{name} ({i + 1}/{n}): {stage} {done}/{total}")
+
+            row: dict[str, Any] = {"file": name}
+            try:
+                report = ingest([path], lib, state.embedder_factory(), settings, progress=progress)
+            except PapersError as exc:
+                row.update(result="error", added=0, updated=0, unchanged=0, errors=1, reason=str(exc))
+            else:
+                row.update(
+                    result=_outcome(report),
+                    added=report.added,
+                    updated=report.updated,
+                    unchanged=report.unchanged,
+                    errors=report.failed,
+                    reason=_reason(report, path, name),
+                )
+            results.append(row)
+    bar.progress(1.0, text=f"Done: {n} file{'s' if n != 1 else ''}")
+    return results
+
+
+def stats(papers: list[Paper], chunk_total: int) -> None:
+    years = [p.year for p in papers if p.year]
+    full_text = sum(1 for p in papers if p.sections)
+    cols = st.columns(4)
+    cols[0].metric("Papers", len(papers))
+    cols[1].metric("Chunks", chunk_total)
+    cols[2].metric("Years", f"{min(years)}–{max(years)}" if years else "–")
+    cols[3].metric("With full text", full_text)
+    if papers:
+        kinds = Counter(render.source_kind(p.source) for p in papers)
+        st.caption("Sources: " + ", ".join(f"{k} {v}" for k, v in kinds.most_common()))
+
+
+def table(papers: list[Paper], chunks: dict[str, int]) -> list[str]:
+    """The papers as a sortable table filtered by the search box; returns the selected ids."""
+    query = st.text_input(
+        "Search the library", placeholder="title, author, id or tag", key="library_search"
+    ).strip().lower()
+    rows = [render.paper_row(p, chunks.get(p.id)) for p in papers if _matches(p, query)]
+    df = pd.DataFrame(rows, columns=["title", "authors", "year", "source", "chunks", "id", "url"])
+    st.caption(f"{len(rows)} of {len(papers)} papers · click a column header to sort, tick rows to select")
+    event = st.dataframe(
+        df,
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * max(len(rows), 1), 560),
+        key=TABLE_KEY,
+        on_select="rerun",
+        selection_mode="multi-row",
+        column_config={
+            "title": st.column_config.TextColumn("Title", width="large"),
+            "authors": st.column_config.TextColumn("Authors", width="medium"),
+            "year": st.column_config.NumberColumn("Year", format="%d", width="small"),
+            "source": st.column_config.TextColumn("Source", width="small"),
+            "chunks": st.column_config.NumberColumn("Chunks", width="small"),
+            "id": st.column_config.TextColumn("Id", width="small"),
+            "url": st.column_config.LinkColumn("Link", display_text="open", width="small"),
+        },
+    )
+    selected = getattr(getattr(event, "selection", None), "rows", None) or []
+    return [str(df.iloc[i]["id"]) for i in selected if 0 <= i < len(df)]
+
+
+def _matches(p: Paper, query: str) -> bool:
+    if not query:
+        return True
+    hay = " ".join([p.title, " ".join(p.authors), p.id, " ".join(p.tags), str(p.year or "")]).lower()
+    return all(word in hay for word in query.split())
+
+
+def delete(lib: Library, ids: list[str]) -> None:
+    with st.popover(
+        f"Delete {len(ids)} selected" if ids else "Delete selected",
+        icon=":material/delete:",
+        disabled=not ids,
+    ):
+        st.write(f"Remove {len(ids)} paper{'s' if len(ids) != 1 else ''} and their chunks from the library?")
+        if st.button("Delete", type="primary", key="confirm_delete"):
+            with state.friendly(), st.spinner("Removing…"):
+                removed = lib.remove(ids)
+            st.session_state["deleted_note"] = f"Removed {len(removed)} paper{'s' if len(removed) != 1 else ''}."
+            st.session_state.pop(TABLE_KEY, None)
+            st.rerun()
+
+
+def upload(lib: Library) -> None:
+    st.subheader("Add papers")
+    with st.form("upload_form", clear_on_submit=True, border=False):
+        files = st.file_uploader(
+            "JSONL, CSV, BibTeX or PDF files (several at once)",
+            type=UPLOAD_TYPES,
+            accept_multiple_files=True,
+        )
+        submitted = st.form_submit_button("Add to library", icon=":material/upload:", type="primary")
+    if submitted and files:
+        with state.friendly():
+            st.session_state[RESULTS_KEY] = ingest_uploads(list(files), lib)
+        st.rerun()
+    elif submitted:
+        st.warning("Choose one or more files first.")
+    results = st.session_state.get(RESULTS_KEY)
+    if results:
+        ok = sum(1 for r in results if r["result"] != "error")
+        st.caption(f"Last upload: {ok} of {len(results)} files read")
+        st.dataframe(
+            pd.DataFrame(results, columns=["file", "result", "added", "updated", "unchanged", "errors", "reason"]),
+            hide_index=True,
+            width="stretch",
+            key="upload_results_table",
+            column_config={"reason": st.column_config.TextColumn("Reason", width="large")},
+        )
+
+
+st.title("Library")
+with state.friendly():
+    lib = state.library()
+    lib.refresh_if_stale()
+    papers = lib.papers()
+    chunk_counts = lib.manifest.chunk_counts()
+note = st.session_state.pop("deleted_note", None)
+if note:
+    st.success(note, icon=":material/check:")
+stats(papers, sum(chunk_counts.values()))
+if not papers:
+    st.info("The library is empty: add files below, or run `papers ingest` for the seed corpus.")
+selected = table(papers, chunk_counts)
+delete(lib, selected)
+st.divider()
+upload(lib)

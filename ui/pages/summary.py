@@ -1,0 +1,5 @@
+"""summary page (in progress)."""
+
+import streamlit as st
+
+st.title("Summary")

@@ -1,0 +1,153 @@
+"""Safe rendering helpers: paper text is shown as plain text, labels are Markdown-escaped, model
+output goes through citations.clean_output before Markdown, links are http(s) only.
+
+Streamlit renders Markdown in labels (buttons, pills, expanders, metrics), including links and
+images, so a title like `![x](http://attacker/?q=...)` would otherwise load an image. Nothing here
+ever passes unsafe_allow_html.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urlparse
+
+import streamlit as st
+
+from assistant.models import Citation, Paper
+
+# CommonMark lets any ASCII punctuation be backslash-escaped; escaping all of it also defeats
+# GFM autolinks (`http\:\/\/…`), HTML (`\<img`), entities (`\&`), LaTeX (`\$`) and Streamlit's
+# `:color[...]` / `:material/…:` directives.
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+_SPACE = re.compile(r"\s+")
+
+
+def md_escape(text: str) -> str:
+    """Text that renders literally inside Markdown (one paragraph: newlines become spaces)."""
+    return _MD_SPECIAL.sub(r"\\\1", _SPACE.sub(" ", text or "").strip())
+
+
+def short(text: str, limit: int = 80) -> str:
+    """One line, at most `limit` characters (unescaped)."""
+    one = _SPACE.sub(" ", text or "").strip()
+    return one if len(one) <= limit else one[: limit - 1].rstrip() + "…"
+
+
+def label(text: str, limit: int = 80) -> str:
+    """A widget label built from untrusted text: shortened, then escaped."""
+    return md_escape(short(text, limit))
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is a plain http(s) link, else None (no javascript:, data:, file: …)."""
+    if not url:
+        return None
+    url = url.strip()
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return None
+    try:
+        parsed = urlparse(url)
+    except ValueError:
+        return None
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return None
+    return url
+
+
+def byline(authors: Iterable[str], year: int | None, limit: int = 4) -> str:
+    names = [a for a in authors if a]
+    who = ", ".join(names[:limit]) + (" et al." if len(names) > limit else "")
+    parts = [p for p in (who, str(year) if year else "") if p]
+    return " · ".join(parts)
+
+
+def clean_markdown(text: str, allowed_urls: Iterable[str] = ()) -> str:
+    """Model output made safe for st.markdown: no images, raw HTML or links outside allowed_urls."""
+    from assistant.citations import clean_output
+
+    return clean_output(text, {u for u in allowed_urls if safe_url(u)})
+
+
+def model_markdown(text: str, allowed_urls: Iterable[str] = (), container: object | None = None) -> None:
+    """Render model (or extractive) output as Markdown, only after cleaning."""
+    target = container if container is not None else st
+    target.markdown(clean_markdown(text, allowed_urls))  # type: ignore[attr-defined]
+
+
+def plain(text: str) -> None:
+    """Paper text exactly as stored, never interpreted."""
+    st.text(text)
+
+
+def paper_header(title: str, authors: Iterable[str], year: int | None, url: str | None, key: str) -> None:
+    """Title, byline and a link button; every piece escaped or validated."""
+    st.markdown(f"**{md_escape(title)}**")
+    line = byline(authors, year)
+    if line:
+        st.caption(md_escape(line))
+    link = safe_url(url)
+    if link:
+        st.link_button("Open paper", link, icon=":material/open_in_new:", key=f"link-{key}")
+
+
+def source_body(citation: Citation, key: str) -> None:
+    """Inside a source expander: metadata, then the exact chunk text as plain text."""
+    paper_header(citation.title, citation.authors, citation.year, citation.url, key)
+    st.caption(f"Paper id: {md_escape(citation.id)} · exact text used:")
+    plain(citation.text)
+
+
+def paper_row(p: Paper, chunks: int | None = None) -> dict[str, object]:
+    return {
+        "title": p.title,
+        "authors": "; ".join(p.authors),
+        "year": p.year,
+        "source": source_kind(p.source),
+        "chunks": chunks,
+        "id": p.id,
+        "url": safe_url(p.url),
+    }
+
+
+def source_kind(source: str) -> str:
+    """'seed', 'arXiv', or the file type a paper came from (source is file:line, seed:N, arxiv:ID)."""
+    if source.startswith("seed:"):
+        return "seed"
+    if source.startswith("arxiv:"):
+        return "arXiv"
+    path = re.sub(r":\d+$", "", source)
+    ext = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    return {"bibtex": "bib", "ndjson": "jsonl", "json": "jsonl"}.get(ext, ext) or "other"
+
+
+def conversation_markdown(turns: list[dict[str, object]]) -> str:
+    """The chat as a Markdown document: each question, its answer, and that answer's references."""
+    from assistant.models import Answer
+
+    out = ["# Paper Assistant conversation", ""]
+    for turn in turns:
+        if turn.get("role") == "user":
+            out += [f"## Q: {md_escape(str(turn.get('content', '')))}", ""]
+            continue
+        answer = turn.get("answer")
+        if not isinstance(answer, Answer):
+            continue
+        urls = [c.url for c in answer.citations]
+        out += [clean_markdown(answer.answer, urls), ""]
+        mode = f"LLM ({answer.model})" if answer.mode == "llm" else "offline: extractive"
+        note = f" — fell back: {answer.fallback_reason}" if answer.fallback_reason else ""
+        out += [f"*Mode: {md_escape(mode)}{md_escape(note)}*", ""]
+        if answer.abstained:
+            out += ["*The library does not cover this question; nothing was cited.*", ""]
+        if answer.citations:
+            out += ["### References", ""]
+            for c in answer.citations:
+                meta = md_escape(byline(c.authors, c.year))
+                link = safe_url(c.url)
+                ref = f"[{c.n}] **{md_escape(c.title)}**" + (f". {meta}" if meta else "")
+                ref += f". <{link.replace('<', '%3C').replace('>', '%3E')}>" if link else ""
+                out += [ref, ""]
+                quoted = "\n".join("> " + md_escape(line) if line.strip() else ">" for line in c.text.splitlines())
+                out += [quoted, ""]
+    return "\n".join(out).rstrip() + "\n"
