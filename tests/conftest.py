@@ -69,3 +69,16 @@ def seed_library(_seed_library_template: Path, data_dir: Path):  # type: ignore[
     lib = Library(get_settings())
     yield lib
     lib.close()
+
+
+@pytest.fixture()
+def llm_server():  # type: ignore[no-untyped-def]
+    """A started OpenAI-compatible test server on 127.0.0.1 (tests/llm_server.py);
+    `llm_server.configure_env(monkeypatch)` points PAPERS_LLM_* at it."""
+    from tests.llm_server import LLMServer
+
+    server = LLMServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

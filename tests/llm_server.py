@@ -1,0 +1,307 @@
+"""A small OpenAI-compatible HTTP server for tests, on 127.0.0.1 at a free port.
+
+Real clients (the `openai` package, llama-index `OpenAILike`) talk to it over HTTP, so the LLM path is
+exercised end to end. Per test it is scripted with replies (a queue, or a callback that sees the request
+messages), and fault modes: a delay beyond the client's timeout, HTTP 429 / 500, and a stream cut
+mid-answer (the socket closes inside a chunked body). Every request is recorded.
+
+    def test_x(llm_server, monkeypatch):   # the fixture lives in tests/conftest.py
+        llm_server.script("Answer [1].", Reply(status=429))
+        llm_server.configure_env(monkeypatch, timeout_s=2)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import socket
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+MODEL = "test-model"
+
+
+@dataclass
+class Reply:
+    """One scripted reply. `text` is the assistant message; the rest are fault modes."""
+
+    text: str = ""
+    status: int = 200
+    delay_s: float = 0.0  # sleep before answering (beyond the client timeout → timeout)
+    cut_after: int | None = None  # streaming: close the socket after this many content chunks
+    chunk_chars: int = 6  # streaming: characters per content chunk
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. {"Retry-After": "0"}
+    error_in_stream: bool = False  # streaming: send an error object instead of finishing
+
+
+Responder = Callable[[list[dict[str, Any]], dict[str, Any]], "str | Reply"]
+
+
+def default_responder(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+    """Cites the first source in the prompt, so an unscripted call still looks like an answer."""
+    prompt = "\n".join(str(m.get("content", "")) for m in messages)
+    found = re.findall(r"<source n=(\d+)", prompt)
+    if found:
+        return f"The first source addresses this question [{found[0]}]."
+    return "OK."
+
+
+def hashed_embedding(text: str, dim: int) -> list[float]:
+    """Deterministic bag-of-words vector: texts sharing words get similar vectors."""
+    vec = [0.0] * dim
+    for tok in re.findall(r"[a-z0-9]+", text.lower()):
+        h = hashlib.sha1(tok.encode()).digest()
+        idx = int.from_bytes(h[:4], "little") % dim
+        vec[idx] += 1.0 if h[4] & 1 else -1.0
+    norm = sum(v * v for v in vec) ** 0.5
+    if norm == 0:
+        vec[0] = 1.0
+        norm = 1.0
+    return [v / norm for v in vec]
+
+
+class LLMServer:
+    def __init__(self, embed_dim: int = 64) -> None:
+        self.embed_dim = embed_dim
+        self.model = MODEL
+        self.replies: deque[str | Reply | Responder] = deque()
+        self.responder: Responder = default_responder
+        self.embedding_faults: deque[Reply] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._httpd.block_on_close = False  # a handler sleeping in a delay fault must not block stop()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL as OpenAI clients want it (…/v1)."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> LLMServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> LLMServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- scripting -------------------------------------------------------------
+    def script(self, *replies: str | Reply | Responder) -> None:
+        """Queue replies for the next chat requests, in order; then `responder` answers."""
+        self.replies.extend(replies)
+
+    def configure_env(
+        self, monkeypatch: pytest.MonkeyPatch, *, timeout_s: float = 2.0, retries: int = 0, model: str | None = None
+    ) -> None:
+        """Point the product's settings at this server (PAPERS_LLM_*), as a user would."""
+        from assistant.settings import get_settings
+
+        monkeypatch.setenv("PAPERS_LLM_MODEL", model or self.model)
+        monkeypatch.setenv("PAPERS_LLM_BASE_URL", self.url)
+        monkeypatch.setenv("PAPERS_LLM_API_KEY", "test-key")
+        monkeypatch.setenv("PAPERS_LLM_TIMEOUT_S", str(timeout_s))
+        monkeypatch.setenv("PAPERS_LLM_MAX_RETRIES", str(retries))
+        get_settings.cache_clear()
+
+    # -- inspection ------------------------------------------------------------
+    @property
+    def chat_requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r["body"] for r in self.requests if r["path"].endswith("/chat/completions")]
+
+    @property
+    def embedding_requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r["body"] for r in self.requests if r["path"].endswith("/embeddings")]
+
+    def _record(self, method: str, path: str, body: Any, headers: dict[str, str]) -> None:
+        with self._lock:
+            self.requests.append({"method": method, "path": path, "body": body, "headers": headers})
+
+    def _next_reply(self, messages: list[dict[str, Any]], body: dict[str, Any]) -> Reply:
+        with self._lock:
+            item: str | Reply | Responder = self.replies.popleft() if self.replies else self.responder
+        if callable(item) and not isinstance(item, Reply):
+            item = item(messages, body)
+        return item if isinstance(item, Reply) else Reply(text=str(item))
+
+    # -- HTTP ------------------------------------------------------------------
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+            def _json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _error(self, reply: Reply) -> None:
+                kind = "rate_limit_exceeded" if reply.status == 429 else "server_error"
+                self._json(
+                    reply.status,
+                    {"error": {"message": f"scripted HTTP {reply.status}", "type": kind, "code": kind}},
+                    reply.headers,
+                )
+
+            def do_GET(self) -> None:  # noqa: N802
+                server._record("GET", self.path, None, dict(self.headers))
+                if self.path.rstrip("/").endswith("/models"):
+                    self._json(200, {"object": "list", "data": [{"id": server.model, "object": "model"}]})
+                else:
+                    self._json(404, {"error": {"message": "not found"}})
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw or b"{}")
+                except ValueError:
+                    self._json(400, {"error": {"message": "bad json"}})
+                    return
+                server._record("POST", self.path, body, dict(self.headers))
+                try:
+                    if self.path.endswith("/chat/completions"):
+                        self._chat(body)
+                    elif self.path.endswith("/embeddings"):
+                        self._embeddings(body)
+                    else:
+                        self._json(404, {"error": {"message": "not found"}})
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test): nothing to answer
+
+            def _embeddings(self, body: dict[str, Any]) -> None:
+                fault = server.embedding_faults.popleft() if server.embedding_faults else None
+                if fault is not None:
+                    time.sleep(fault.delay_s)
+                    if fault.status != 200:
+                        self._error(fault)
+                        return
+                inputs = body.get("input", [])
+                if isinstance(inputs, str):
+                    inputs = [inputs]
+                data = []
+                for i, text in enumerate(inputs):
+                    vec = hashed_embedding(str(text), server.embed_dim)
+                    emb: Any = vec
+                    if body.get("encoding_format") == "base64":
+                        emb = base64.b64encode(struct.pack(f"<{len(vec)}f", *vec)).decode()
+                    data.append({"object": "embedding", "index": i, "embedding": emb})
+                tokens = sum(len(str(t).split()) for t in inputs)
+                self._json(
+                    200,
+                    {
+                        "object": "list",
+                        "data": data,
+                        "model": body.get("model", server.model),
+                        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                    },
+                )
+
+            def _chat(self, body: dict[str, Any]) -> None:
+                reply = server._next_reply(list(body.get("messages", [])), body)
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                if reply.status != 200:
+                    self._error(reply)
+                    return
+                model = body.get("model", server.model)
+                if body.get("stream"):
+                    self._stream(reply, model)
+                    return
+                self._json(
+                    200,
+                    {
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": model,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": reply.text},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                    },
+                    reply.headers,
+                )
+
+            def _chunk(self, payload: bytes) -> None:
+                self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
+                self.wfile.flush()
+
+            def _event(self, obj: Any) -> None:
+                data = obj if isinstance(obj, str) else json.dumps(obj)
+                self._chunk(f"data: {data}\n\n".encode())
+
+            def _stream(self, reply: Reply, model: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()
+
+                def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+                    return {
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion.chunk",
+                        "created": int(time.time()),
+                        "model": model,
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                    }
+
+                self._event(chunk({"role": "assistant", "content": ""}))
+                pieces = [reply.text[i : i + reply.chunk_chars] for i in range(0, len(reply.text), reply.chunk_chars)]
+                for n, piece in enumerate(pieces):
+                    if reply.cut_after is not None and n >= reply.cut_after:
+                        # Mid-body, mid-chunk: a half-written chunk then a hard close.
+                        self.wfile.write(b"40\r\ndata: {\"id\"")
+                        self.wfile.flush()
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        self.connection.close()
+                        self.close_connection = True
+                        return
+                    self._event(chunk({"content": piece}))
+                if reply.error_in_stream:
+                    self._event({"error": {"message": "scripted stream error", "type": "server_error"}})
+                else:
+                    self._event(chunk({}, "stop"))
+                self._event("[DONE]")
+                self._chunk(b"")
+
+        return Handler
