@@ -87,11 +87,15 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(50.0, gt=0, description="Largest input file accepted, in MB.")
     max_paper_chars: int = Field(2_000_000, ge=1000, description="Most characters of text kept per paper.")
     pdf_timeout_s: float = Field(60.0, gt=0, description="Time limit for parsing one PDF.")
-    pdf_memory_mb: int = Field(1024, ge=64, description="Memory limit for the process parsing one PDF.")
+    pdf_memory_mb: int = Field(
+        1024, ge=64, description="Memory the process parsing one PDF may map beyond its start-up size, in MB."
+    )
     pdf_max_pages: int = Field(2000, ge=1, description="Most pages read from one PDF.")
 
     # --- arXiv ---------------------------------------------------------------
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv API endpoint (Atom).")
+    arxiv_timeout_s: float = Field(30.0, gt=0, description="Timeout of one arXiv API request in seconds.")
+    arxiv_retries: int = Field(2, ge=0, description="Retries of a failed arXiv API request (3 s apart).")
 
     @field_validator("chroma_url")
     @classmethod
