@@ -107,10 +107,20 @@ class ScoredSentence:
         return self.sentence.paper_id
 
 
+# Sentences an answer should not quote: output cleaning would alter them (links, tags, numeric
+# reference markers of PDFs), so they could no longer be shown verbatim.
+_UNQUOTABLE = re.compile(r"https?://|www\.|<[A-Za-z/!]|\[\s*\d+(?:\s*[,–-]\s*\d+)*\s*\]")
+
+
+def quotable(sentence: str) -> bool:
+    return not _UNQUOTABLE.search(sentence)
+
+
 def sentences_of_hits(
     hits: Sequence[PaperHit], *, min_words: int = 5, max_words: int = 90, chunks_per_paper: int | None = None
 ) -> list[SourceSentence]:
-    """Candidate sentences from each hit's evidence chunks (best chunks first), deduplicated."""
+    """Candidate sentences from each hit's evidence chunks (best chunks first), deduplicated; only
+    sentences that can be quoted verbatim (see `quotable`)."""
     out: list[SourceSentence] = []
     seen: set[tuple[str, str]] = set()
     for hit in hits:
@@ -118,7 +128,7 @@ def sentences_of_hits(
         for ev in evidence:
             for i, sent in enumerate(split_sentences(ev.text)):
                 n_words = len(sent.split())
-                if n_words < min_words or n_words > max_words:
+                if n_words < min_words or n_words > max_words or not quotable(sent):
                     continue
                 key = (hit.paper.id, normalize_space(sent))
                 if key in seen:

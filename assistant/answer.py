@@ -1,0 +1,341 @@
+"""Cited answers: retrieve → abstain or answer (LLM or extractive) → check citations → clean.
+
+`Engine.stream()` yields answer text as it is produced and ends with the structured `Answer`, which
+is authoritative: its text is the validated, cleaned version. When the LLM fails mid-answer the final
+Answer is the extractive one (with `fallback_reason`), so a consumer that already showed LLM text
+re-renders from the Answer.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from assistant.chat import Turn, bounded_history, standalone_query
+from assistant.citations import UNTRUSTED_NOTE, Source, cited_numbers, finalize, format_sources, number_sources
+from assistant.errors import LLMError
+from assistant.extract import ScoredSentence, is_contrasting, normalize_space, rank_sentences, sentences_of_hits
+from assistant.models import Answer, Citation, PaperHit
+from assistant.retrieve import Filters, Retriever, SearchResult
+from assistant.settings import Settings, get_settings
+
+NOT_COVERED = "The library does not cover this question."
+SENTINEL = "NOT_IN_SOURCES"
+
+SYSTEM_PROMPT = f"""You answer questions about research papers using only the numbered sources provided.
+Rules:
+- Every sentence that states a fact from a source ends with its source number in square brackets,
+  e.g. [1] or [2][3]. Cite only numbers that exist.
+- Use only the sources; do not add outside knowledge. Be concise: a direct answer first, then
+  supporting or contrasting evidence from other sources.
+- {UNTRUSTED_NOTE}
+- No images, no HTML, no links.
+- If the sources do not answer the question, reply with exactly {SENTINEL} and nothing else."""
+
+# How an LLM says "the sources do not answer this" when it ignores the sentinel instruction.
+_NO_ANSWER = re.compile(
+    r"^\W*(i'?m sorry,?\s*)?(but\s*)?(the|these)\s+(provided\s+)?(numbered\s+)?"
+    r"(sources|documents|papers|context|excerpts)"
+    r"\s+(do not|don't|does not|doesn't)\s+(contain|cover|answer|address|provide|mention|include|discuss)",
+    re.IGNORECASE,
+)
+
+
+def _paper_prior(hits: Sequence[PaperHit]) -> dict[str, float]:
+    return {h.paper.id: 1.0 / (1 + i) for i, h in enumerate(hits)}
+
+
+class Engine:
+    """Process-wide answer engine: settings, library, embedder, retriever and LLM, built lazily once.
+
+    Thread-safe: construction is guarded; a call only reads shared state.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        library: Any = None,
+        embedder: Any = None,
+        llm: Any = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self._library = library
+        self._embedder = embedder
+        self._llm = llm
+        self._llm_error: str | None = None
+        self._retriever: Retriever | None = None
+        self._lock = threading.RLock()
+
+    # -- components -------------------------------------------------------------------------------
+    @property
+    def library(self) -> Any:
+        with self._lock:
+            if self._library is None:
+                from assistant.library import Library
+
+                self._library = Library(self.settings)
+            return self._library
+
+    @property
+    def embedder(self) -> Any:
+        with self._lock:
+            if self._embedder is None:
+                from assistant.embeddings import get_embedder
+
+                self._embedder = get_embedder(self.settings)
+            return self._embedder
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = Retriever(self.library, self.embedder, self.settings)
+            return self._retriever
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self._llm is not None or self.settings.llm_enabled
+
+    def llm(self) -> Any:
+        """The LLM, or raises LLMError when it is configured but cannot be set up."""
+        with self._lock:
+            if self._llm is None:
+                if self._llm_error:
+                    raise LLMError(self._llm_error)
+                from assistant.llm import build_llm
+
+                try:
+                    self._llm = build_llm(self.settings)
+                except LLMError as exc:
+                    self._llm_error = str(exc)
+                    raise
+            return self._llm
+
+    # -- public API -------------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> SearchResult:
+        return self.retriever.search(query, k or self.settings.top_k, filters)
+
+    def abstains(self, result: SearchResult) -> bool:
+        """Retrieval confidence too low: the library is taken not to cover the question."""
+        return not result.hits or result.best_dense < self.settings.abstain_threshold
+
+    def ask(self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None) -> Answer:
+        final: Answer | None = None
+        for item in self.stream(question, history, filters):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def stream(
+        self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
+        question = question.strip()
+        turns = bounded_history(list(history or []), self.settings.history_tokens)
+        llm = None
+        setup_error: str | None = None
+        if self.llm_enabled:
+            try:
+                llm = self.llm()
+            except LLMError as exc:
+                setup_error = str(exc)
+        query = standalone_query(question, turns, llm) if turns else question
+        result = self.search(query, filters=filters)
+        mode = "llm" if llm is not None else "extractive"
+        base = {"question": question, "query": query, "model": self.settings.llm_model if llm is not None else ""}
+        if not question or self.abstains(result):
+            yield NOT_COVERED
+            yield Answer(answer=NOT_COVERED, mode=mode, abstained=True, **base)  # type: ignore[arg-type]
+            return
+        if llm is None:
+            yield from self._extractive(question, query, result.hits, base, setup_error)
+            return
+        yield from self._with_llm(llm, question, query, result.hits, turns, base)
+
+    # -- LLM mode ---------------------------------------------------------------------------------
+    def messages(self, question: str, sources: Sequence[Source], history: Sequence[Turn]) -> list[dict[str, str]]:
+        msgs = [{"role": "system", "content": SYSTEM_PROMPT}]
+        for t in history:
+            msgs.append({"role": "user", "content": t.question})
+            msgs.append({"role": "assistant", "content": t.answer})
+        msgs.append(
+            {
+                "role": "user",
+                "content": f"Sources:\n\n{format_sources(sources)}\n\nQuestion: {question}\n\n"
+                "Answer from the sources above, citing them as [n].",
+            }
+        )
+        return msgs
+
+    def _with_llm(
+        self,
+        llm: Any,
+        question: str,
+        query: str,
+        hits: Sequence[PaperHit],
+        history: Sequence[Turn],
+        base: dict[str, Any],
+    ) -> Iterator[str | Answer]:
+        from assistant.llm import stream_chat
+
+        sources = number_sources(hits)
+        raw = ""
+        pending = ""
+        deciding = True  # until we know the reply is not the "not in sources" sentinel
+        try:
+            for token in stream_chat(llm, self.messages(question, sources, history)):
+                raw += token
+                if deciding:
+                    head = raw.lstrip()
+                    if SENTINEL.startswith(head) or head.startswith(SENTINEL):
+                        continue
+                    deciding = False
+                    pending = raw
+                else:
+                    pending += token
+                safe, pending = _split_complete(pending)
+                if safe:
+                    yield _clean_piece(safe, sources)
+        except LLMError as exc:
+            yield from self._extractive(question, query, hits, base, str(exc))
+            return
+        text = raw.strip()
+        if text.startswith(SENTINEL) or (_NO_ANSWER.search(text) and not cited_numbers(text)):
+            if pending and not deciding:
+                yield _clean_piece(pending, sources)
+            yield Answer(answer=NOT_COVERED, mode="llm", abstained=True, **base)
+            return
+        if pending:
+            yield _clean_piece(pending, sources)
+        final, cited = finalize(text, sources)
+        yield Answer(answer=final, mode="llm", citations=[s.citation() for s in cited], **base)
+
+    # -- extractive mode --------------------------------------------------------------------------
+    def _extractive(
+        self,
+        question: str,
+        query: str,
+        hits: Sequence[PaperHit],
+        base: dict[str, Any],
+        fallback_reason: str | None,
+    ) -> Iterator[str | Answer]:
+        text, citations = self.compose_extractive(query, hits)
+        if not citations:
+            yield NOT_COVERED
+            yield Answer(
+                answer=NOT_COVERED, mode="extractive", abstained=True, fallback_reason=fallback_reason, **base
+            )
+            return
+        yield from text.splitlines(keepends=True)
+        yield Answer(
+            answer=text,
+            mode="extractive",
+            fallback_reason=fallback_reason,
+            citations=citations,
+            **{**base, "model": ""},
+        )
+
+    def compose_extractive(self, query: str, hits: Sequence[PaperHit]) -> tuple[str, list[Citation]]:
+        """An answer from the papers' own sentences: a lead from the best paper, then supporting and
+        contrasting sentences from other papers, each followed by its [n]."""
+        candidates = sentences_of_hits(hits, chunks_per_paper=2)
+        if not candidates:
+            return "", []
+        qvec = self.embedder.embed_query(query)
+        prior = _paper_prior(hits)
+        lead_pid = hits[0].paper.id
+        lead_pool = [s for s in candidates if s.paper_id == lead_pid]
+        others_pool = [s for s in candidates if s.paper_id != lead_pid]
+        lead = rank_sentences(qvec, lead_pool, self.embedder, query=query, k=2, diversity=0.35, max_per_paper=2)
+        if not lead:  # the best paper has no usable sentence (e.g. a title-only record)
+            lead = rank_sentences(qvec, candidates, self.embedder, query=query, k=1, paper_prior=prior)
+            lead_pid = lead[0].paper_id if lead else lead_pid
+            others_pool = [s for s in candidates if s.paper_id != lead_pid]
+        if not lead:
+            return "", []
+        first = lead[0]
+        # A second lead sentence only when it is nearly as relevant as the first; the two are
+        # shown in the paper's own order, which reads more naturally.
+        lead = [first] + [s for s in lead[1:] if s.similarity >= max(0.3, 0.75 * first.similarity)]
+        lead.sort(key=lambda s: (s.sentence.chunk_id != first.sentence.chunk_id, s.sentence.position))
+        floor = max(0.3, 0.6 * first.similarity)
+        others = rank_sentences(
+            qvec, others_pool, self.embedder, query=query, k=3, diversity=0.3, max_per_paper=1, paper_prior=prior
+        )
+        others = [s for s in others if s.similarity >= floor]
+        supporting = [s for s in others if not is_contrasting(s.text)]
+        contrasting = [s for s in others if is_contrasting(s.text)]
+
+        numbers: dict[str, int] = {}
+        chunk_of: dict[str, str] = {}
+
+        def cite(s: ScoredSentence) -> str:
+            if s.paper_id not in numbers:
+                numbers[s.paper_id] = len(numbers) + 1
+                chunk_of[s.paper_id] = s.sentence.chunk_id
+            return f"{normalize_space(s.text)} [{numbers[s.paper_id]}]"
+
+        parts = [" ".join(cite(s) for s in lead)]
+        if supporting:
+            parts.append("Other papers in the library add:\n" + "\n".join(f"- {cite(s)}" for s in supporting))
+        if contrasting:
+            parts.append("In contrast, or as a caveat:\n" + "\n".join(f"- {cite(s)}" for s in contrasting))
+        text = "\n\n".join(parts)
+
+        by_id = {h.paper.id: h for h in hits}
+        citations = []
+        for pid, n in numbers.items():
+            hit = by_id[pid]
+            chunk_text = next((e.text for e in hit.evidence if e.chunk_id == chunk_of[pid]), hit.paper.abstract)
+            citations.append(Source(n, hit.paper, chunk_text, chunk_of[pid]).citation())
+        text, _ = finalize(text, [Source(c.n, by_id[c.id].paper, c.text) for c in citations])
+        return text, citations
+
+
+def _split_complete(pending: str) -> tuple[str, str]:
+    """Split streamed text after its last line or sentence end; the rest waits for more tokens
+    (markers and links are only checked whole)."""
+    cut = max(pending.rfind("\n"), *(pending.rfind(p) for p in (". ", "! ", "? ")))
+    if cut < 0:
+        return "", pending
+    end = cut + 1
+    # A citation right after the period belongs to the finished sentence ("… end. [2] Next").
+    return pending[:end], pending[end:]
+
+
+def _clean_piece(piece: str, sources: Sequence[Source]) -> str:
+    lead = piece[: len(piece) - len(piece.lstrip())]
+    trail = piece[len(piece.rstrip()) :]
+    core, _ = finalize(piece, sources)
+    return f"{lead}{core}{trail}" if core else lead + trail
+
+
+_ENGINES: dict[tuple[Any, ...], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """One engine per library/model configuration in this process (the model loads once)."""
+    s = settings or get_settings()
+    key = (
+        str(s.data_dir),
+        s.collection,
+        s.chroma_url,
+        s.embed_model,
+        s.llm_model,
+        s.resolved_llm_base_url(),
+        s.model_dump_json(),
+    )
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _ENGINES[key] = Engine(s)
+        return engine
+
+
+def reset_engines() -> None:
+    with _ENGINES_LOCK:
+        _ENGINES.clear()

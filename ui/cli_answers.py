@@ -1,0 +1,194 @@
+"""`papers search | ask | chat | eval`: the question-answering commands of the terminal face."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ui.cli import _print_json, _settings, app, friendly
+
+_YEAR_FROM = typer.Option(None, "--year-from", help="Only papers from this year on.")
+_YEAR_TO = typer.Option(None, "--year-to", help="Only papers up to this year.")
+_AUTHOR = typer.Option(None, "--author", help="Only papers with an author containing this text.")
+_TAG = typer.Option(None, "--tag", help="Only papers with this tag.")
+
+
+def _filters(year_from: int | None, year_to: int | None, author: str | None, tag: str | None) -> Any:
+    from assistant.retrieve import Filters
+
+    return Filters(year_from=year_from, year_to=year_to, author=author or None, tag=tag or None)
+
+
+def _engine() -> Any:
+    from assistant.answer import get_engine
+
+    return get_engine(_settings())
+
+
+def _snippet(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+@app.command()
+@friendly
+def search(
+    query: str = typer.Argument(..., help="What to look for."),
+    k: int = typer.Option(0, "-k", "--k", help="How many papers (default: PAPERS_TOP_K)."),
+    year_from: int | None = _YEAR_FROM,
+    year_to: int | None = _YEAR_TO,
+    author: str | None = _AUTHOR,
+    tag: str | None = _TAG,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Hybrid search (dense + BM25) over the library; papers with their best matching passage."""
+    engine = _engine()
+    result = engine.search(query, k or None, _filters(year_from, year_to, author, tag))
+    rows = [
+        {
+            "id": h.paper.id,
+            "title": h.paper.title,
+            "score": round(h.score, 6),
+            "snippet": _snippet(h.evidence[0].text if h.evidence else h.paper.abstract),
+            "year": h.paper.year,
+            "authors": h.paper.authors,
+            "url": h.paper.url,
+        }
+        for h in result.hits
+    ]
+    if as_json:
+        _print_json({"query": query, "results": rows})
+        return
+    if not rows:
+        typer.echo("no matching papers")
+        return
+    for i, r in enumerate(rows, 1):
+        year = f" ({r['year']})" if r["year"] else ""
+        typer.echo(f"{i}. {r['title']}{year}  [{r['id']}]  score {r['score']:.4f}")
+        typer.echo(f"   {_snippet(str(r['snippet']), 200)}")
+
+
+def _print_sources(answer: Any) -> None:
+    if not answer.citations:
+        return
+    typer.echo("\nSources:")
+    for c in answer.citations:
+        year = f" ({c.year})" if c.year else ""
+        typer.echo(f"[{c.n}] {c.title}{year} — {c.id}")
+
+
+def _stream_answer(items: Any) -> Any:
+    """Print tokens as they arrive; the final Answer is authoritative (validated, cleaned), so when
+    it differs from what was streamed (LLM fell back, or abstained) it is printed again."""
+    from assistant.models import Answer
+
+    streamed = ""
+    final = None
+    for item in items:
+        if isinstance(item, Answer):
+            final = item
+        else:
+            streamed += item
+            sys.stdout.write(item)
+            sys.stdout.flush()
+    assert final is not None
+    if " ".join(streamed.split()) != " ".join(final.answer.split()):
+        note = f"LLM failed ({final.fallback_reason}); extractive answer" if final.fallback_reason else "Answer"
+        typer.echo(f"\n\n[{note}]\n{final.answer}", nl=False)
+    typer.echo("")
+    if final.fallback_reason and final.mode == "extractive":
+        typer.echo(f"(offline answer: the LLM failed — {final.fallback_reason})", err=True)
+    _print_sources(final)
+    return final
+
+
+@app.command()
+@friendly
+def ask(
+    question: str = typer.Argument(..., help="Your question."),
+    year_from: int | None = _YEAR_FROM,
+    year_to: int | None = _YEAR_TO,
+    author: str | None = _AUTHOR,
+    tag: str | None = _TAG,
+    as_json: bool = typer.Option(False, "--json", help="Print the structured answer as JSON."),
+) -> None:
+    """Answer a question from the library, citing papers as [n] (LLM if configured, else extractive)."""
+    engine = _engine()
+    filters = _filters(year_from, year_to, author, tag)
+    if as_json:
+        _print_json(engine.ask(question, filters=filters).public())
+        return
+    _stream_answer(engine.stream(question, filters=filters))
+
+
+@app.command()
+@friendly
+def chat(
+    year_from: int | None = _YEAR_FROM,
+    year_to: int | None = _YEAR_TO,
+    author: str | None = _AUTHOR,
+    tag: str | None = _TAG,
+) -> None:
+    """Multi-turn chat in the terminal (one question per line; /new resets, /quit or EOF exits)."""
+    from assistant.chat import Conversation
+
+    engine = _engine()
+    conversation = Conversation(engine)
+    filters = _filters(year_from, year_to, author, tag)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        mode = f"LLM {engine.settings.llm_model}" if engine.llm_enabled else "offline, extractive"
+        typer.echo(f"Paper Assistant chat ({mode}). /new starts over, /quit exits.")
+    while True:
+        if interactive:
+            sys.stdout.write("\nyou> ")
+            sys.stdout.flush()
+        line = sys.stdin.readline()
+        if not line:
+            break
+        question = line.strip()
+        if not question:
+            continue
+        if question in ("/quit", "/exit", "/q"):
+            break
+        if question == "/new":
+            conversation.reset()
+            typer.echo("(new conversation)")
+            continue
+        if not interactive:
+            typer.echo(f"> {question}")
+        _stream_answer(conversation.stream(question, filters))
+        if not interactive:
+            typer.echo("")
+
+
+@app.command("eval")
+@friendly
+def eval_cmd(
+    file: Path = typer.Argument(..., help='JSONL: {"query": ..., "relevant": [paper id or exact title, ...]}.'),
+    k: int = typer.Option(10, "--k", "-k", min=1, help="k of Recall@k."),
+    rankings: Path | None = typer.Option(None, "--rankings", help="Write each query's ranking here (JSONL)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+) -> None:
+    """Retrieval (hit@1, Recall@k, MRR@10, nDCG@10) and abstention metrics on a question set."""
+    import json
+
+    from assistant.evaluate import evaluate, load_questions
+
+    questions = load_questions(file)
+    engine = _engine()
+    papers = [(p.id, p.title) for p in engine.library.papers()]
+    report = evaluate(questions, lambda q, depth: engine.search(q, depth), engine.abstains, papers, k)
+    if rankings is not None:
+        with rankings.open("w", encoding="utf-8") as fh:
+            for r in report.results:
+                fh.write(json.dumps(r.public(), ensure_ascii=False) + "\n")
+    if as_json:
+        _print_json(report.public())
+        return
+    typer.echo(report.table())
+    for u in report.unresolved:
+        typer.echo(f"warning: relevant item not in the library: {u}", err=True)
