@@ -39,12 +39,7 @@ def sidebar() -> None:
 
 
 def llm_line() -> str:
-    s = state.settings()
-    try:
-        status = state.llm_status(state._key(s))
-    except ImportError:  # assistant/llm.py not there yet
-        return f"configured: {s.llm_model}" if s.llm_enabled else "offline: extractive answers"
-    return str(status)
+    return str(state.llm_status().label)
 
 
 st.set_page_config(page_title="Paper Assistant", page_icon=":material/menu_book:", layout="wide")

@@ -103,22 +103,28 @@ def paper_row(p: Paper, chunks: int | None = None) -> dict[str, object]:
         "title": p.title,
         "authors": "; ".join(p.authors),
         "year": p.year,
-        "source": source_kind(p.source),
+        "source": source_name(p.source),
         "chunks": chunks,
         "id": p.id,
         "url": safe_url(p.url),
     }
 
 
-def source_kind(source: str) -> str:
-    """'seed', 'arXiv', or the file type a paper came from (source is file:line, seed:N, arxiv:ID)."""
-    if source.startswith("seed:"):
-        return "seed"
+def source_name(source: str) -> str:
+    """Where a paper came from, short: the file name (no directory, no line) or `arXiv`."""
     if source.startswith("arxiv:"):
         return "arXiv"
-    path = re.sub(r":\d+$", "", source)
-    ext = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
-    return {"bibtex": "bib", "ndjson": "jsonl", "json": "jsonl"}.get(ext, ext) or "other"
+    path = re.sub(r"(:\d+|#\d+)$", "", source.removeprefix("upload:"))
+    return path.rsplit("/", 1)[-1] or "other"
+
+
+def source_kind(source: str) -> str:
+    """The kind of source: `arXiv` or the file type (jsonl, csv, bib, pdf)."""
+    name = source_name(source)
+    if name == "arXiv" or "." not in name:
+        return name
+    ext = name.rsplit(".", 1)[-1].lower()
+    return {"bibtex": "bib", "ndjson": "jsonl", "json": "jsonl"}.get(ext, ext)
 
 
 def conversation_markdown(turns: list[dict[str, object]]) -> str:

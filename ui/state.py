@@ -72,12 +72,17 @@ def engine() -> Any:
     return _engine(_key(settings()))
 
 
-@st.cache_data(ttl=30, show_spinner=False)
-def llm_status(key: str) -> Any:
-    """LLM health is probed over the network: cache it briefly rather than on every rerun."""
+@st.cache_data(ttl=30, show_spinner="Checking the LLM…")
+def _llm_status(key: str) -> Any:
     from assistant.llm import llm_status as probe
 
     return probe(get_settings())
+
+
+def llm_status() -> Any:
+    """LLMStatus (offline / configured / reachable / unreachable). The probe is an HTTP call:
+    cached briefly rather than repeated on every rerun."""
+    return _llm_status(_key(settings()))
 
 
 def top_k() -> int:

@@ -13,7 +13,7 @@ import streamlit as st
 
 from assistant.errors import PapersError
 from assistant.library import Library
-from assistant.models import IngestReport, Paper
+from assistant.models import IngestReport, LoadError, Paper
 from ui import render, state
 
 UPLOAD_TYPES = ["jsonl", "ndjson", "json", "csv", "bib", "bibtex", "pdf"]
@@ -36,8 +36,15 @@ def _outcome(report: IngestReport) -> str:
     return "unchanged"
 
 
-def _reason(report: IngestReport, tmp: Path, name: str) -> str:
-    msgs = [str(e).replace(str(tmp), name) for e in report.errors[:3]]
+def _relabel(item: Paper | LoadError, tmp: Path, name: str) -> Paper | LoadError:
+    """Sources and errors name the uploaded file (upload:NAME:line), not the temporary copy."""
+    if isinstance(item, LoadError):
+        return item.model_copy(update={"source": item.source.replace(str(tmp), name)})
+    return item.model_copy(update={"source": "upload:" + item.source.replace(str(tmp), name)})
+
+
+def _reason(report: IngestReport) -> str:
+    msgs = [str(e) for e in report.errors[:3]]
     more = len(report.errors) - len(msgs)
     return "; ".join(msgs) + (f"; … {more} more" if more > 0 else "")
 
@@ -45,6 +52,7 @@ def _reason(report: IngestReport, tmp: Path, name: str) -> str:
 def ingest_uploads(files: list[Any], lib: Library) -> list[dict[str, Any]]:
     """Ingest each uploaded file on its own (so every file gets its own result), with a progress bar."""
     from ingest.pipeline import ingest
+    from ingest.sources import load_path
 
     settings = state.settings()
     bar = st.progress(0.0, text="Starting…")
@@ -62,9 +70,10 @@ def ingest_uploads(files: list[Any], lib: Library) -> list[dict[str, Any]]:
                 frac = (i + (done / total if total else 1.0)) / n
                 bar.progress(min(frac, 1.0), text=f"{name} ({i + 1}/{n}): {stage} {done}/{total}")
 
+            items = (_relabel(item, path, name) for item in load_path(path, settings))
             row: dict[str, Any] = {"file": name}
             try:
-                report = ingest([path], lib, state.embedder_factory(), settings, progress=progress)
+                report = ingest([], lib, state.embedder_factory(), settings, extra=items, progress=progress)
             except PapersError as exc:
                 row.update(result="error", added=0, updated=0, unchanged=0, errors=1, reason=str(exc))
             else:
@@ -74,7 +83,7 @@ def ingest_uploads(files: list[Any], lib: Library) -> list[dict[str, Any]]:
                     updated=report.updated,
                     unchanged=report.unchanged,
                     errors=report.failed,
-                    reason=_reason(report, path, name),
+                    reason=_reason(report),
                 )
             results.append(row)
     bar.progress(1.0, text=f"Done: {n} file{'s' if n != 1 else ''}")
@@ -83,12 +92,12 @@ def ingest_uploads(files: list[Any], lib: Library) -> list[dict[str, Any]]:
 
 def stats(papers: list[Paper], chunk_total: int) -> None:
     years = [p.year for p in papers if p.year]
-    full_text = sum(1 for p in papers if p.sections)
+    files = {render.source_name(p.source) for p in papers}
     cols = st.columns(4)
     cols[0].metric("Papers", len(papers))
     cols[1].metric("Chunks", chunk_total)
     cols[2].metric("Years", f"{min(years)}–{max(years)}" if years else "–")
-    cols[3].metric("With full text", full_text)
+    cols[3].metric("Source files", len(files))
     if papers:
         kinds = Counter(render.source_kind(p.source) for p in papers)
         st.caption("Sources: " + ", ".join(f"{k} {v}" for k, v in kinds.most_common()))
