@@ -1,0 +1,84 @@
+"""`papers compare | summarize`: comparison tables and literature summaries in the terminal face."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ui.cli import _fail, _print_json, _settings, app, friendly
+
+
+class CompareFormat(StrEnum):
+    markdown = "markdown"
+    json = "json"
+    csv = "csv"
+
+
+class SummaryFormat(StrEnum):
+    markdown = "markdown"
+    json = "json"
+
+
+def _engine() -> Any:
+    from assistant.answer import get_engine
+
+    return get_engine(_settings())
+
+
+def _note_fallback(reason: str | None) -> None:
+    if reason:
+        typer.echo(f"note: the LLM failed ({reason}); this is the extractive version", err=True)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc.strerror or exc}")
+
+
+@app.command()
+@friendly
+def compare(
+    paper: list[str] = typer.Option(None, "--paper", help="A paper id to compare (repeatable)."),
+    query: str = typer.Option("", "--query", help="Compare the best papers for this query instead."),
+    max_papers: int = typer.Option(5, "--max", min=1, max=20, help="Most papers taken for --query."),
+    aspects: str = typer.Option(
+        "problem,method,data,results,limitations",
+        "--aspects",
+        help="Comma-separated aspects (columns); any name works, these five have tuned cues.",
+    ),
+    fmt: CompareFormat = typer.Option(CompareFormat.markdown, "--format", help="markdown, json or csv."),
+) -> None:
+    """Compare papers side by side: one row per paper, one cited cell per aspect ("not stated" when
+    the paper does not say)."""
+    from assistant.compare import (
+        compare as run_compare,
+    )
+    from assistant.compare import (
+        comparison_csv,
+        comparison_json,
+        comparison_markdown,
+        select_papers,
+    )
+
+    if not paper and not query.strip():
+        _fail("name papers with --paper ID (repeatable) or give --query TEXT")
+    if paper and query.strip():
+        _fail("use either --paper or --query, not both")
+    engine = _engine()
+    papers = select_papers(
+        engine.library, paper_ids=paper or [], query=query, max_papers=max_papers, retriever=engine.retriever
+    )
+    result = run_compare(papers, engine.library, engine.embedder, engine.settings, aspects)
+    _note_fallback(result.fallback_reason)
+    if fmt == CompareFormat.json:
+        _print_json(comparison_json(result))
+    elif fmt == CompareFormat.csv:
+        typer.echo(comparison_csv(result), nl=False)
+    else:
+        typer.echo(comparison_markdown(result), nl=False)
