@@ -55,12 +55,12 @@ class Retriever:
         texts: dict[str, str] = {}
         metas: dict[str, dict[str, Any]] = {}
         for rank, (cid, sim, doc, meta) in enumerate(dense):
-            fused[cid] += 1.0 / (s.rrf_k + rank + 1)
+            fused[cid] += s.dense_weight / (s.rrf_k + rank + 1)
             cosine[cid] = sim
             texts[cid] = doc
             metas[cid] = meta
         for rank, (cid, _score) in enumerate(lexical):
-            fused[cid] += 1.0 / (s.rrf_k + rank + 1)
+            fused[cid] += s.lexical_weight / (s.rrf_k + rank + 1)
         missing = [cid for cid in fused if cid not in texts]
         for cid, (doc, meta) in self.library.get_chunks(missing).items():
             texts[cid] = doc
