@@ -127,7 +127,7 @@ def fetch_arxiv(ids: list[str], query: str, max_results: int, settings: Settings
         norm = normalize_id(raw)
         if norm is None:
             yield LoadError(source=f"arxiv:{raw}", message=f"{raw!r} is not an arXiv id (like 2308.05732)")
-        elif norm not in wanted:
+        elif base_id(norm) not in {base_id(w) for w in wanted}:
             wanted.append(norm)
     client = _client(settings, page_size=max(1, min(100, max(len(wanted), max_results))))
     if wanted:
@@ -140,8 +140,9 @@ def fetch_arxiv(ids: list[str], query: str, max_results: int, settings: Settings
             if "/api/errors" in item.entry_id:
                 continue  # arXiv's error entry for an id it rejects; reported as not found below
             paper = result_to_paper(item)
-            found.add(paper.arxiv_id)
-            yield paper
+            if paper.arxiv_id not in found:
+                found.add(paper.arxiv_id)
+                yield paper
         for aid in wanted:
             if base_id(aid) not in found:
                 yield LoadError(source=f"arxiv:{aid}", message="not found on arXiv")
