@@ -68,7 +68,7 @@ def test_fetch_by_query(replay: ArxivReplay) -> None:
     replay.requests.clear()
     found = list(fetch_arxiv([], "all:diffusion AND cat:cs.LG", 1, _settings(replay.url)))
     # Two entries match; --max 1 keeps the first.
-    assert [p.id for p in found] == ["arxiv:2308.05732"]
+    assert [p.id if isinstance(p, Paper) else p for p in found] == ["arxiv:2308.05732"]
     assert "search_query=all%3Adiffusion+AND+cat%3Acs.LG" in replay.requests[0]
     (none,) = list(fetch_arxiv([], "ti:quantum", 5, _settings(replay.url)))
     assert isinstance(none, LoadError) and none.message == "no results on arXiv"
