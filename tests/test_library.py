@@ -33,7 +33,7 @@ def assert_consistent(lib: Library) -> set[str]:
     return chroma
 
 
-def _write(path: Path, rows: list[dict[str, object]]) -> Path:
+def _write(path: Path, rows: list[dict[str, str]]) -> Path:
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return path
 
