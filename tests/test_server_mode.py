@@ -1,0 +1,113 @@
+"""The same commands against a real `chroma run` server instead of the embedded client."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cli_run import assert_one_line_error, papers, papers_json
+
+CHROMA = Path(sys.executable).parent / "chroma"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    path = tmp_path_factory.mktemp("chroma-server")
+    port = _free_port()
+    log = (path / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [str(CHROMA), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"chroma run did not start: {(path / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def test_seed_ingest_against_chroma_server(chroma_server: str, data_dir: Path) -> None:
+    env = {"PAPERS_CHROMA_URL": chroma_server, "PAPERS_COLLECTION": "server_seed"}
+    first = papers_json("ingest", "--json", env=env)
+    assert (first["added"], first["failed"]) == (46, 0)
+    listed = papers_json("list", "--json", env=env)
+    assert len(listed) == 46
+    second = papers_json("ingest", "--json", env=env)
+    assert (second["added"], second["updated"], second["unchanged"]) == (0, 0, 46)
+    stats = papers_json("stats", "--json", env=env)
+    assert stats["location"] == chroma_server and stats["papers"] == 46
+    assert stats["chroma_chunks"] == stats["bm25_chunks"] == stats["chunks"]
+    # The chunks live on the server, not under the data dir.
+    assert not (data_dir / "chroma").exists()
+    collections = httpx.get(
+        f"{chroma_server}/api/v2/tenants/default_tenant/databases/default_database/collections", timeout=5
+    ).json()
+    assert "server_seed" in {c["name"] for c in collections}
+
+
+def test_refused_connection_is_one_line() -> None:
+    url = f"http://127.0.0.1:{_free_port()}"
+    done = papers("list", env={"PAPERS_CHROMA_URL": url, "PAPERS_CHROMA_TIMEOUT_S": "2"})
+    assert_one_line_error(done, f"cannot reach the Chroma server at {url}")
+
+
+def test_silent_server_times_out_as_one_line() -> None:
+    """A server that accepts connections but never answers: the heartbeat timeout ends the wait."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        held: list[socket.socket] = []
+        stop = threading.Event()
+
+        def accept_and_hold() -> None:
+            listener.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                    held.append(conn)
+                except OSError:
+                    continue
+
+        t = threading.Thread(target=accept_and_hold, daemon=True)
+        t.start()
+        try:
+            url = f"http://127.0.0.1:{port}"
+            done = papers("list", env={"PAPERS_CHROMA_URL": url, "PAPERS_CHROMA_TIMEOUT_S": "1"}, timeout=60)
+            assert_one_line_error(done, f"cannot reach the Chroma server at {url} (within 1s)", "Timeout")
+        finally:
+            stop.set()
+            t.join()
+            for conn in held:
+                conn.close()
