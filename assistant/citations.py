@@ -218,3 +218,27 @@ def finalize(text: str, sources: Sequence[Source]) -> tuple[str, list[Source]]:
     text = validate_markers(clean_output(text, cited_urls), by_n)
     cited = [by_n[n] for n in cited_numbers(text) if n in by_n]
     return text, cited
+
+
+def renumber_markers(text: str, mapping: dict[int, int]) -> str:
+    """Rewrite every cited number through `mapping` (old → new); numbers it lacks are dropped.
+
+    For texts whose sources are numbered in order of first citation only at the end (summaries).
+    """
+
+    def fix(m: re.Match[str]) -> str:
+        nums = [mapping[n] for n in dict.fromkeys(_expand(m.group(1))) if n in mapping]
+        return "".join(f"[{n}]" for n in dict.fromkeys(nums))
+
+    out = _MARKER.sub(fix, text)
+    out = re.sub(r"[ \t]+([.,;:!?])", r"\1", out)
+    return re.sub(r"[ \t]{2,}", " ", out)
+
+
+def first_citation_order(texts: Iterable[str]) -> list[int]:
+    """Cited numbers across `texts`, in order of first appearance (reading order)."""
+    seen: dict[int, None] = {}
+    for text in texts:
+        for n in cited_numbers(text):
+            seen.setdefault(n, None)
+    return list(seen)

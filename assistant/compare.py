@@ -348,9 +348,14 @@ def _assign(scores: np.ndarray) -> dict[int, int]:
     return out
 
 
-def _embed_sources(embedder: Embedder, sources: Sequence[PaperSource]) -> None:
+def embed_sources(embedder: Embedder, sources: Sequence[PaperSource]) -> None:
+    """Sentence vectors for every paper, in one batch (one model call beats one per paper)."""
+    texts = [t for src in sources for t in src.sentences]
+    vectors = embed_sentences(embedder, texts) if texts else np.zeros((0, 0), np.float32)
+    start = 0
     for src in sources:
-        src.vectors = embed_sentences(embedder, src.sentences) if src.sentences else np.zeros((0, 0), np.float32)
+        src.vectors = vectors[start : start + len(src.sentences)]
+        start += len(src.sentences)
 
 
 def extractive_cells(
@@ -582,7 +587,7 @@ def compare(
     the LLM fails, the extractive table flagged with the reason."""
     names = parse_aspects(aspects)
     sources = paper_sources(library, papers)
-    _embed_sources(embedder, sources)
+    embed_sources(embedder, sources)
     if llm is None and settings.llm_enabled:
         from assistant.llm import build_llm
 

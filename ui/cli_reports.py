@@ -82,3 +82,47 @@ def compare(
         typer.echo(comparison_csv(result), nl=False)
     else:
         typer.echo(comparison_markdown(result), nl=False)
+
+
+@app.command()
+@friendly
+def summarize(
+    topic: str = typer.Argument("", help="What the summary is about; empty: the whole library."),
+    max_papers: int = typer.Option(
+        0, "--max-papers", min=0, max=200, help="Most papers summarised (default: 12 for a topic, all without)."
+    ),
+    fmt: SummaryFormat | None = typer.Option(
+        None, "--format", help="markdown or json on stdout (default: markdown, or nothing with -o)."
+    ),
+    out: Path | None = typer.Option(
+        None, "-o", "--output", help="Write the summary here (.json: JSON, else Markdown)."
+    ),
+    bib: Path | None = typer.Option(None, "--bib", help="Write BibTeX of the cited papers here."),
+) -> None:
+    """A literature summary: the papers grouped into themes, an overview, a cited paragraph per theme
+    and numbered references."""
+    from assistant.summarize import describe, summary_bibtex, summary_json, summary_markdown
+    from assistant.summarize import summarize as run_summarize
+
+    engine = _engine()
+    result = run_summarize(
+        topic, engine.library, engine.embedder, engine.settings, engine.retriever, max_papers=max_papers or None
+    )
+    _note_fallback(result.fallback_reason)
+    if out is not None:
+        if out.suffix.lower() == ".json":
+            import json
+
+            _write(out, json.dumps(summary_json(result), ensure_ascii=False, indent=2) + "\n")
+        else:
+            _write(out, summary_markdown(result))
+    if bib is not None:
+        papers = engine.library.papers([r.id for r in result.references])
+        _write(bib, summary_bibtex(result, papers))
+    if fmt == SummaryFormat.json:
+        _print_json(summary_json(result))
+    elif fmt == SummaryFormat.markdown or (fmt is None and out is None):
+        typer.echo(summary_markdown(result), nl=False)
+    if out is not None or bib is not None:
+        written = ", ".join(str(p) for p in (out, bib) if p is not None)
+        typer.echo(f"wrote {written}: {describe(result)}", err=True)
