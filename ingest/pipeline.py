@@ -26,11 +26,14 @@ def collect(items: Iterable[Paper | LoadError], report: IngestReport) -> list[Pa
             report.errors.append(item)
             continue
         if item.id in seen:
-            src, _, line = item.source.rpartition(":")
+            # "file:line" from the line-based loaders; "arxiv:ID" and plain paths stay whole.
+            src, sep, line = item.source.rpartition(":")
+            if not (sep and src and line.isdigit()):
+                src, line = item.source, ""
             report.errors.append(
                 LoadError(
-                    source=src or item.source,
-                    line=int(line) if line.isdigit() else None,
+                    source=src,
+                    line=int(line) if line else None,
                     message=f"duplicate paper id {item.id!r} (first seen at {seen[item.id]}); skipped",
                 )
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -132,3 +133,17 @@ def test_cli_bad_max(replay: ArxivReplay) -> None:
     assert done.returncode == 2, done.stderr
     assert json.loads(done.stdout)["errors"][0]["message"] == "--max must be at least 1"
     assert replay.requests == [] or all("max_results=0" not in r for r in replay.requests)
+
+
+def test_same_paper_from_bibtex_and_arxiv_is_kept_once(replay: ArxivReplay, tmp_path: Path) -> None:
+    from assistant.models import IngestReport
+    from ingest.pipeline import collect
+    from ingest.sources.bibtex import load_bibtex
+
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@article{r, title={PDE-Refiner}, abstract={Refined rollouts.}, eprint={2308.05732}}\n")
+    report = IngestReport()
+    kept = collect([*load_bibtex(bib), *fetch_arxiv(["2308.05732"], "", 5, _settings(replay.url))], report)
+    assert [(p.id, p.source) for p in kept] == [("arxiv:2308.05732", f"{bib}:1")]
+    assert [(e.source, e.line) for e in report.errors] == [("arxiv:2308.05732v3", None)]
+    assert "duplicate paper id 'arxiv:2308.05732'" in report.errors[0].message
