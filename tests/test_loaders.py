@@ -121,6 +121,7 @@ BIB = r"""% A bibliography with the usual mess
   journal  = {Monatshefte f{\"u}r Mathematik und Physik},
   year     = {1931},
   doi      = {https://doi.org/10.1007/BF01700692},
+  url      = {https://example.org/g\_1931\%20paper},
   abstract = {Incompleteness of formal systems such as \textit{Principia Mathematica}.},
 }
 
@@ -155,9 +156,10 @@ def test_bibtex_entries_errors_and_latex_cleaning(tmp_path: Path) -> None:
     assert godel.authors == ["Kurt Gödel"]
     assert (godel.id, godel.doi, godel.year) == ("doi:10.1007/bf01700692", "10.1007/BF01700692", 1931)
     assert godel.venue == "Monatshefte für Mathematik und Physik"
+    assert godel.url == "https://example.org/g_1931%20paper"
     assert godel.abstract == "Incompleteness of formal systems such as Principia Mathematica."
 
-    assert [e.line for e in errors] == [16, 22, 35]
+    assert [e.line for e in errors] == [16, 22, 36]
     assert errors[0].message == "entry 'noabstract2020' has no abstract"
     assert "cannot parse BibTeX block '@article{broken2021,'" in errors[1].message
     assert "duplicate entry key 'lippe2023pderefiner'" in errors[2].message

@@ -87,6 +87,11 @@ def _field(fields: dict[str, str], *names: str) -> str:
     return ""
 
 
+def _unescape(value: str) -> str:
+    """URLs and DOIs are not LaTeX, but exports often escape `_`, `%`, `&` and `~` in them anyway."""
+    return re.sub(r"\\([_%&#~])", r"\1", value).replace("{", "").replace("}", "").strip()
+
+
 def entry_to_paper(key: str, fields: dict[str, str], source: str, max_chars: int) -> Paper:
     title = clean_latex(_field(fields, "title"))
     if not title:
@@ -97,14 +102,14 @@ def entry_to_paper(key: str, fields: dict[str, str], source: str, max_chars: int
     if len(abstract) > max_chars:
         raise ValueError(f"entry {key!r}: abstract is over the limit of {max_chars:,} characters")
     year_m = re.search(r"\b(1[89]\d\d|2\d\d\d)\b", _field(fields, "year", "date"))
-    doi = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", _field(fields, "doi"), flags=re.IGNORECASE)
+    doi = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", _unescape(_field(fields, "doi")), flags=re.IGNORECASE)
     arxiv_id = ""
     eprint = _field(fields, "eprint", "arxiv", "arxivid")
     is_arxiv = _field(fields, "archiveprefix", "eprinttype").lower() in ("arxiv", "") or "arxiv" in eprint.lower()
     m = _ARXIV_ID.search(eprint) if eprint and is_arxiv else None
     if m:
         arxiv_id = m.group(1)
-    url = _field(fields, "url") or (f"https://doi.org/{doi}" if doi else "")
+    url = _unescape(_field(fields, "url")) or (f"https://doi.org/{doi}" if doi else "")
     if not url and arxiv_id:
         url = f"https://arxiv.org/abs/{arxiv_id}"
     return Paper(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +28,7 @@ def load_csv(path: Path, max_chars: int = 2_000_000) -> Iterator[Paper | LoadErr
         return
     # A field may legitimately hold a whole paper; the file size limit already bounds it, so the
     # csv module's 128 KiB default must not be the one to refuse it.
-    csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, len(text) + 1)))
+    csv.field_size_limit(max(csv.field_size_limit(), min(2**31 - 1, len(text) + 1)))
 
     first_line = text.lstrip("\r\n").splitlines()[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))

@@ -73,6 +73,7 @@ _NOT_TITLE = re.compile(
 )
 _JOINERS = ("-", ":", " and", " of", " for", " the", " with", " in", " on", " to", " via", " a", " an")
 _ABSTRACT_FALLBACK_CHARS = 1500
+_MIN_FRONT_ABSTRACT = 400
 
 
 def _clean(text: str) -> str:
@@ -201,11 +202,17 @@ def _meta_authors(meta: Any) -> list[str]:
     return [a.strip() for a in re.split(r"\s*(?:;|,|\band\b)\s*", raw) if a.strip()]
 
 
+_PAGE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError, ZeroDivisionError
+)
+
+
 def parse_pdf(data: bytes, max_pages: int, max_chars: int) -> dict[str, Any]:
     """Title, abstract, sections and identifiers of one PDF; raises PdfProblem with the reason."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PyPdfError
 
+    read_errors: tuple[type[Exception], ...] = (PyPdfError, *_PAGE_ERRORS)
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     if not data:
         raise PdfProblem("empty file (0 bytes)")
@@ -230,13 +237,23 @@ def parse_pdf(data: bytes, max_pages: int, max_chars: int) -> dict[str, Any]:
         page_texts: list[str] = []
         total = 0
         truncated = n_pages > max_pages
+        bad_pages = 0
         for page in reader.pages[:max_pages]:
-            text = page.extract_text() or ""
+            # One damaged page (a broken font or content stream) costs that page, not the paper.
+            try:
+                text = page.extract_text() or ""
+            except LimitReachedError:
+                raise
+            except read_errors:
+                bad_pages += 1
+                continue
             page_texts.append(text)
             total += len(text)
             if total >= max_chars:
                 truncated = True
                 break
+        if bad_pages and not page_texts:
+            raise PdfProblem(f"corrupt PDF: none of its {bad_pages} page(s) could be read")
         meta = reader.metadata
     except PdfProblem:
         raise
@@ -244,7 +261,7 @@ def parse_pdf(data: bytes, max_pages: int, max_chars: int) -> dict[str, Any]:
         raise PdfProblem("encrypted PDF: it needs a password; save an unencrypted copy") from exc
     except LimitReachedError as exc:
         raise PdfProblem(f"PDF exceeded pypdf's decompression limit (a compression bomb?): {exc}") from exc
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError) as exc:
+    except read_errors as exc:
         raise PdfProblem(f"corrupt PDF, cannot read it: {_clean(str(exc))[:200] or type(exc).__name__}") from exc
     if sum(len(t.strip()) for t in page_texts) < 20:
         raise PdfProblem(
@@ -269,29 +286,36 @@ def structure(page_texts: list[str], meta: Any, truncated: bool, n_pages: int, m
         sections[0] = ("", preamble[used:])
 
     abstract = ""
+    front = ""  # what precedes the first heading, title removed: authors, affiliations, maybe the abstract
     body: list[dict[str, str]] = []
     for heading, sec_lines in sections:
         text = join_lines(sec_lines)
         base = _base_name(heading)
-        if base in _DROPPED or not text:
+        if not heading:
+            front = text
+        elif base in _DROPPED or not text:
             continue
-        if base == "abstract" and not abstract:
+        elif base == "abstract" and not abstract:
             abstract = text
-            continue
-        body.append({"heading": heading or "text", "text": text})
-    has_abstract_heading = bool(abstract)
-    if not has_abstract_heading and body:
-        # No "Abstract" heading: the opening paragraphs stand in for it. The part before the
-        # first heading is usually author names, so prefer the first real section when present.
-        idx = 1 if len(body) > 1 and body[0]["heading"] == "text" and len(body[0]["text"]) < 400 else 0
-        abstract, rest = _first_paragraphs(body[idx]["text"])
-        if rest:
-            body[idx] = {"heading": body[idx]["heading"], "text": rest}
         else:
-            del body[idx]
-    elif has_abstract_heading and body and body[0]["heading"] == "text":
-        # Before the abstract: author names and affiliations, not body text.
-        del body[0]
+            body.append({"heading": heading, "text": text})
+    if not abstract:
+        if not body:
+            # No headings at all: the opening paragraphs are the abstract, the rest the body.
+            abstract, rest = _first_paragraphs(front)
+            body = [{"heading": "text", "text": rest}] if rest else []
+        elif len(front) >= _MIN_FRONT_ABSTRACT:
+            # An unlabelled abstract between the title and the first heading (author lines and all).
+            abstract, rest = _first_paragraphs(front, 3 * _ABSTRACT_FALLBACK_CHARS)
+            if rest:
+                body.insert(0, {"heading": "text", "text": rest})
+        else:
+            # Front matter is only names: the first section's opening sentences stand in.
+            abstract, rest = _first_paragraphs(body[0]["text"])
+            if rest:
+                body[0] = {"heading": body[0]["heading"], "text": rest}
+            else:
+                del body[0]
 
     doi_m = _DOI.search(first_page)
     doi = doi_m.group(1).rstrip(".,;)") if doi_m else ""
