@@ -54,7 +54,9 @@ def build_llm(settings: Settings) -> Any:
     try:
         if uses_openai_proper(settings):
             if not key:
-                raise LLMError(f"{model} is an OpenAI model: set PAPERS_LLM_API_KEY or OPENAI_API_KEY")
+                raise LLMError(
+                    f"{model} is an OpenAI model and needs an API key: set PAPERS_LLM_API_KEY or OPENAI_API_KEY"
+                )
             from llama_index.llms.openai import OpenAI
 
             return _bounded(OpenAI)(api_key=key, client_retries=settings.llm_max_retries, **common)

@@ -1,0 +1,114 @@
+"""Chat: token-bounded memory and follow-up rewriting, offline and with the test LLM server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assistant.answer import Engine
+from assistant.chat import (
+    REWRITE_SYSTEM,
+    Conversation,
+    Turn,
+    bounded_history,
+    count_tokens,
+    looks_like_followup,
+    rewrite_offline,
+)
+from assistant.library import Library
+from assistant.settings import get_settings
+from tests.llm_server import LLMServer
+
+PIG = "t:4c709caec8fa"
+PIG_TITLE = "PIG: Physics-Informed Gaussians as Adaptive Parametric Mesh Representations"
+PIG_Q = "How can Gaussian functions with learnable positions replace a fixed mesh in physics-informed learning?"
+
+
+def test_count_tokens_is_cl100k() -> None:
+    assert count_tokens("hello world") == 2
+    assert count_tokens("") == 0
+
+
+def test_history_is_bounded_in_tokens_newest_kept() -> None:
+    turns = [Turn(f"question {i}", "word " * 100) for i in range(10)]
+    kept = bounded_history(turns, 350)
+    assert [t.question for t in kept] == ["question 7", "question 8", "question 9"]
+    assert sum(count_tokens(t.question) + count_tokens(t.answer) for t in kept) <= 350
+    # A single turn over budget is still kept (a follow-up needs it), its answer shortened.
+    (only,) = bounded_history([Turn("q", "word " * 1000)], 50)
+    assert count_tokens(only.question) + count_tokens(only.answer) <= 52
+    assert bounded_history(turns, 0) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("and its limitations?", True),
+        ("What about the training cost?", True),
+        ("How does it compare to LoRA?", True),
+        ("Why?", True),
+        ("Which papers study galaxy clustering systematics in DESI?", False),
+        ("How can federated learning fine-tune large language models cheaply?", False),
+    ],
+)
+def test_followup_detection(question: str, expected: bool) -> None:
+    assert looks_like_followup(question) is expected
+
+
+def test_offline_rewrite_names_the_previous_subject() -> None:
+    prev = Turn(PIG_Q, "… [1]", query=PIG_Q, subjects=[PIG_TITLE])
+    q = rewrite_offline("and its limitations?", [prev])
+    assert q.startswith("and its limitations?") and "PIG" in q and "Physics-Informed Gaussians" in q
+    assert rewrite_offline("Which papers study galaxy clustering in DESI?", [prev]).startswith("Which papers")
+    assert rewrite_offline("and its limitations?", []) == "and its limitations?"
+
+
+def test_offline_conversation_follow_up_stays_on_pig(seed_library: Library, embedder: Any) -> None:
+    conv = Conversation(Engine(get_settings(), library=seed_library, embedder=embedder))
+    first = conv.ask(PIG_Q)
+    assert first.citations[0].id == PIG
+    follow = conv.ask("and its limitations?")
+    assert "PIG" in follow.query and follow.question == "and its limitations?"
+    assert not follow.abstained and follow.citations[0].id == PIG
+    assert len(conv.turns) == 2
+    conv.reset()
+    alone = conv.ask("and its limitations?")
+    assert alone.query == "and its limitations?", "after /new there is nothing to lean on"
+
+
+def test_llm_rewrites_the_follow_up(
+    llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch, seed_library: Library, embedder: Any
+) -> None:
+    llm_server.configure_env(monkeypatch)
+
+    def responder(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+        if messages[0]["content"] == REWRITE_SYSTEM:
+            assert "and its limitations?" in messages[-1]["content"]
+            assert PIG_Q in messages[-1]["content"], "the rewrite sees the conversation"
+            return "What are the limitations of Physics-Informed Gaussians (PIG) for solving PDEs?"
+        return "Gaussians are placed adaptively [1]."
+
+    llm_server.responder = responder
+    conv = Conversation(Engine(get_settings(), library=seed_library, embedder=embedder))
+    conv.ask(PIG_Q)
+    assert len(llm_server.chat_requests) == 1, "a first question needs no rewrite"
+    follow = conv.ask("and its limitations?")
+    assert follow.query == "What are the limitations of Physics-Informed Gaussians (PIG) for solving PDEs?"
+    assert follow.mode == "llm" and follow.citations[0].id == PIG
+    answer_req = llm_server.chat_requests[-1]
+    roles = [m["role"] for m in answer_req["messages"]]
+    assert roles == ["system", "user", "assistant", "user"], "history travels with the question"
+
+
+def test_failed_llm_rewrite_falls_back_to_offline_rewrite(
+    llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch, seed_library: Library, embedder: Any
+) -> None:
+    from tests.llm_server import Reply
+
+    llm_server.configure_env(monkeypatch, timeout_s=1)
+    engine = Engine(get_settings(), library=seed_library, embedder=embedder)
+    history = [Turn(PIG_Q, "Gaussians [1].", query=PIG_Q, subjects=[PIG_TITLE])]
+    llm_server.script(Reply(status=500), "Their limitations are discussed [1].")
+    a = engine.ask("and its limitations?", history=history)
+    assert "PIG" in a.query and a.mode == "llm" and a.citations[0].id == PIG
