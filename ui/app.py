@@ -9,7 +9,9 @@ import streamlit as st
 from ui import state
 from ui.render import md_escape
 
-_PAGES = Path(__file__).parent / "pages"
+# Not "pages/": a pages/ folder beside the entry script switches Streamlit (and AppTest) to the
+# old directory-based multipage mode, in which the entry script and its sidebar do not rerun.
+_PAGES = Path(__file__).parent / "views"
 
 
 def sidebar() -> None:

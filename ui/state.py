@@ -60,16 +60,19 @@ def embedder_factory() -> Callable[[], Embedder]:
     return embedder
 
 
-@st.cache_resource(show_spinner="Preparing the answer engine…", max_entries=8)
-def _engine(key: str) -> Any:
+@st.cache_resource(show_spinner="Preparing the answer engine…", max_entries=32)
+def _engine(key: str, k: int) -> Any:
     from assistant.answer import Engine
 
-    s = get_settings()
-    return Engine(_library(key), _embedder(key), s)
+    # The engine reads the number of sources from its settings; the sidebar's k gives it its own
+    # (lightweight) engine over the shared library and model.
+    s = get_settings().model_copy(update={"top_k": k})
+    return Engine(s, library=_library(key), embedder=_embedder(key))
 
 
 def engine() -> Any:
-    return _engine(_key(settings()))
+    """The answer engine for the sidebar's k (assistant.answer.Engine)."""
+    return _engine(_key(settings()), top_k())
 
 
 @st.cache_data(ttl=30, show_spinner="Checking the LLM…")
