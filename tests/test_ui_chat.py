@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assistant.models import Answer
-from ui.render import conversation_markdown
 from ui_support import (
     EVIL_PAPER,
     EVIL_QUESTION,
@@ -19,6 +17,9 @@ from ui_support import (
     app_test,
     assert_inert,
 )
+
+from assistant.models import Answer
+from ui.render import conversation_markdown
 
 
 def _ask(at: Any, question: str) -> Answer:
