@@ -43,8 +43,15 @@ class Aspect:
     exclude: str = ""  # phrases that show a sentence is about something else
     min_position: float = 0.0  # abstract sentences before this place never qualify
 
+    terms: tuple[str, ...] = ()  # a user's aspect: its words, most of which a sentence must use
+
     def cue_score(self, sentence: str) -> tuple[float, bool]:
         """(cue strength 0..1, whether a strong cue matched)."""
+        if self.terms:
+            words = re.findall(r"[a-z0-9]+", sentence.lower())
+            found = sum(any(w.startswith(t) for w in words) for t in self.terms)
+            share = found / len(self.terms)
+            return share, share >= 0.5 and found >= min(2, len(self.terms))
         strong = bool(self.strong) and re.search(self.strong, sentence, re.IGNORECASE) is not None
         weak_hits = len(re.findall(self.weak, sentence, re.IGNORECASE)) if self.weak else 0
         return min(1.0, (0.7 if strong else 0.0) + 0.25 * weak_hits), strong
@@ -175,6 +182,15 @@ def parse_aspects(spec: str | Sequence[str] | None) -> list[str]:
     return out or list(DEFAULT_ASPECTS)
 
 
+def _stem(word: str) -> str:
+    """A prefix shared by a word's forms: "robustness" → "robu" (robust), "scalability" → "scalab"."""
+    for suffix in ("ness", "ity", "ation", "ing", "ies", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    return word[: max(4, len(word) - 2)]
+
+
 def aspect_for(name: str) -> Aspect:
     """The curated definition for a known aspect (or alias); otherwise one built from the words."""
     key = normalize_space(name).lower()
@@ -193,15 +209,14 @@ def aspect_for(name: str) -> Aspect:
             known.min_position,
         )
     words = [w for w in re.findall(r"[a-z0-9]+", key) if w not in _STOP and len(w) > 2]
-    # Stems ("robust" finds "robustness"); a term of the aspect's own name is a strong cue.
-    stems = [w[:-1] if len(w) > 5 and w.endswith("s") else w for w in words]
-    strong = r"\b(" + "|".join(re.escape(s) for s in stems) + r")\w*" if stems else ""
+    # Stems ("robust" finds "robustness"); a sentence using most of the aspect's own words names it.
+    stems = tuple(dict.fromkeys(_stem(w) for w in words))
     return Aspect(
         key,
         f"What the paper says about its {key}.",
         (f"The {key} of the proposed approach.", f"We discuss the {key} of our method."),
-        strong=strong,
         min_similarity=0.45,
+        terms=stems,
     )
 
 

@@ -1,0 +1,227 @@
+"""Comparison tables on the seed library: offline cells are verbatim sentences or "not stated"; LLM
+cells (real openai client over HTTP against tests/llm_server.py) survive only with a verbatim quote."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from assistant.compare import (
+    DEFAULT_ASPECTS,
+    aspect_for,
+    compare,
+    comparison_csv,
+    comparison_json,
+    find_verbatim,
+    parse_aspects,
+    select_papers,
+)
+from assistant.errors import PapersError
+from assistant.extract import normalize_space, split_sentences
+from assistant.library import Library
+from assistant.models import Comparison
+from assistant.retrieve import Retriever
+from assistant.settings import get_settings
+from tests.llm_server import LLMServer, Reply
+
+PDE_REFINER = "t:6f74edd4d7db"
+PIG = "t:4c709caec8fa"
+CAPE = "t:dd5f736c0587"
+FEDKSEED = "t:73f722a31abe"
+
+
+def _abstracts(lib: Library, ids: list[str]) -> dict[str, str]:
+    return {p.id: p.abstract for p in lib.papers(ids)}
+
+
+def _assert_cells_verbatim(result: Comparison, lib: Library) -> None:
+    abstracts = _abstracts(lib, [p.id for p in result.papers])
+    for p in result.papers:
+        assert list(p.cells) == result.aspects
+        for cell in p.cells.values():
+            assert (cell.text is None) == (cell.quote is None)
+            if cell.quote is not None:
+                assert cell.quote in abstracts[p.id], (p.title, cell.quote)
+
+
+# --- offline ----------------------------------------------------------------------------------------
+def test_offline_pde_query_picks_pde_papers_and_quotes_them_verbatim(seed_library: Library, embedder: Any) -> None:
+    settings = get_settings()
+    papers = select_papers(
+        seed_library,
+        query="neural solvers for partial differential equations",
+        retriever=Retriever(seed_library, embedder, settings),
+    )
+    result = compare(papers, seed_library, embedder, settings)
+    assert result.mode == "extractive" and result.fallback_reason is None
+    ids = [p.id for p in result.papers]
+    assert PDE_REFINER in ids
+    pde = [p for p in result.papers if re.search(r"\bPDEs?\b|Partial Differential", p.title) and p.id != PDE_REFINER]
+    assert len(pde) >= 2, [p.title for p in result.papers]
+    assert result.aspects == list(DEFAULT_ASPECTS)
+    _assert_cells_verbatim(result, seed_library)
+    for p in result.papers:
+        filled = [c.text for c in p.cells.values() if c.text]
+        assert filled, p.title  # every paper states at least its method or results
+        # Text is the quote offline, and one sentence serves one aspect when the abstract has enough.
+        assert all(c.text == c.quote for c in p.cells.values())
+        assert len(set(filled)) == len(filled), p.title
+    refiner = next(p for p in result.papers if p.id == PDE_REFINER)
+    assert "PDE-Refiner" in (refiner.cells["method"].text or "")
+    assert "benchmarks" in (refiner.cells["data"].text or "") or "benchmarks" in (refiner.cells["results"].text or "")
+    # The synthesis: one line per paper, each a verbatim sentence of that paper cited by its row number.
+    lines = (result.synthesis or "").splitlines()
+    assert len(lines) == len(result.papers)
+    abstracts = _abstracts(seed_library, ids)
+    for n, (line, p) in enumerate(zip(lines, result.papers), start=1):
+        assert line.endswith(f"[{n}]")
+        sentence = line.split(": ", 1)[1].rsplit(" [", 1)[0] if ": " in line else ""
+        assert sentence and normalize_space(sentence) in normalize_space(abstracts[p.id])
+
+
+def test_unsupported_aspects_are_not_stated_never_invented(seed_library: Library, embedder: Any) -> None:
+    settings = get_settings()
+    papers = seed_library.papers([PDE_REFINER, PIG])
+    result = compare(papers, seed_library, embedder, settings, "method,boiling point of ethanol,limitations")
+    assert result.aspects == ["method", "boiling point of ethanol", "limitations"]
+    for p in result.papers:
+        assert p.cells["method"].quote is not None
+        assert p.cells["boiling point of ethanol"].text is None and p.cells["boiling point of ethanol"].quote is None
+    # Neither abstract names a limitation of its own method (PIG names the limits of earlier work).
+    assert all(p.cells["limitations"].text is None for p in result.papers)
+    data = comparison_json(result)
+    assert set(data) == {"aspects", "papers", "synthesis"}
+    assert data["papers"][0]["cells"]["boiling point of ethanol"] == {"text": None, "quote": None}
+    assert set(data["papers"][0]) == {"id", "title", "cells"}
+    rows = comparison_csv(result).splitlines()
+    assert rows[0].startswith("id,title,method,method quote,boiling point of ethanol,")
+    assert "not stated" in rows[1]
+
+
+def test_aspect_names_and_aliases() -> None:
+    assert parse_aspects(None) == list(DEFAULT_ASPECTS)
+    assert parse_aspects(" Method, data/setting ,method,,Speed ") == ["method", "data/setting", "speed"]
+    assert parse_aspects("") == list(DEFAULT_ASPECTS)
+    # An alias keeps the user's name but gets the curated cues of the aspect it names.
+    setting = aspect_for("setting")
+    assert setting.name == "setting" and setting.description == aspect_for("data").description
+    custom = aspect_for("robustness")
+    assert custom.cue_score("The model is robust to noise.")[1]
+    assert not custom.cue_score("We propose a solver.")[1]
+
+
+def test_select_papers_errors(seed_library: Library, embedder: Any) -> None:
+    retriever = Retriever(seed_library, embedder, get_settings())
+    with pytest.raises(PapersError, match="not in the library: nope"):
+        select_papers(seed_library, paper_ids=[PIG, "nope"])
+    with pytest.raises(PapersError, match="no papers on"):
+        select_papers(seed_library, query="What is the boiling point of ethanol?", retriever=retriever)
+    assert [p.id for p in select_papers(seed_library, paper_ids=[PIG, PDE_REFINER, PIG])] == [PIG, PDE_REFINER]
+
+
+def test_find_verbatim_normalises_whitespace_only() -> None:
+    text = "We propose  a novel\nmethod for PDEs.\tIt works well."
+    assert find_verbatim("We propose a novel method for PDEs.", text) == "We propose  a novel\nmethod for PDEs."
+    assert find_verbatim('"It works well."', text) == "It works well."
+    assert find_verbatim("We propose a new method for PDEs.", text) is None  # a paraphrase
+    assert find_verbatim("works", text) is None  # too short to support anything
+
+
+# --- LLM mode ---------------------------------------------------------------------------------------
+def _paper_block(messages: list[dict[str, Any]]) -> str:
+    prompt = "\n".join(str(m.get("content", "")) for m in messages)
+    m = re.search(r"<source n=1 [^>]*>\n(.*?)\n</source>", prompt, re.DOTALL)
+    assert m, prompt[:500]
+    return m.group(1)
+
+
+def _is_cells_request(messages: list[dict[str, Any]]) -> bool:
+    return "one row of a table" in str(messages[0].get("content", ""))
+
+
+def _cells_reply(messages: list[dict[str, Any]], *, fabricate: str | None = None) -> str:
+    """A well-behaved model: quotes real sentences of the paper it was given (and, when asked,
+    fabricates one quote)."""
+    sentences = split_sentences(_paper_block(messages))
+    cells: dict[str, Any] = {
+        "problem": {"text": "Long, stable rollouts are hard.", "quote": sentences[0]},
+        "method": {"text": "A <b>refinement</b> model ![x](http://evil.example/x.png)", "quote": sentences[-1]},
+        "data": {"text": None, "quote": None},
+        "results": {"text": "It is 100x faster than every solver.", "quote": sentences[1]},
+    }
+    if fabricate:
+        cells[fabricate] = {"text": "Beats all baselines.", "quote": "Our method beats all baselines by 300%."}
+    return "```json\n" + json.dumps({"cells": cells}) + "\n```"
+
+
+def test_llm_cells_are_checked_against_the_paper(
+    seed_library: Library, embedder: Any, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_server.configure_env(monkeypatch)
+    settings = get_settings()
+
+    def responder(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+        if _is_cells_request(messages):
+            return _cells_reply(messages, fabricate="results")
+        return (
+            "PDE-Refiner refines predictions over several steps [1], while PIG places Gaussians [2]. "
+            "Both address accuracy [1][2][7]. <img src=x onerror=alert(1)> See http://evil.example/ ."
+        )
+
+    llm_server.responder = responder
+    papers = seed_library.papers([PDE_REFINER, PIG])
+    result = compare(papers, seed_library, embedder, settings, "problem,method,data,results")
+    assert result.mode == "llm" and result.fallback_reason is None
+    abstracts = _abstracts(seed_library, [PDE_REFINER, PIG])
+    for p in result.papers:
+        first, last = split_sentences(abstracts[p.id])[0], split_sentences(abstracts[p.id])[-1]
+        assert p.cells["problem"].quote == first and p.cells["problem"].text == "Long, stable rollouts are hard."
+        assert p.cells["method"].quote == last
+        assert p.cells["method"].text == "A refinement model"  # HTML and the image are cleaned away
+        assert p.cells["data"].text is None  # the model said the paper does not state it
+        # The fabricated quote is in neither paper: the cell is dropped, its claim not shown.
+        assert p.cells["results"].text is None and p.cells["results"].quote is None
+    synthesis = result.synthesis or ""
+    assert "[1]" in synthesis and "[2]" in synthesis and "[7]" not in synthesis
+    assert "<img" not in synthesis and "evil.example" not in synthesis
+    assert len(llm_server.chat_requests) == 3  # one per paper, one synthesis
+
+
+def test_llm_invalid_json_is_retried_once_then_not_stated(
+    seed_library: Library, embedder: Any, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_server.configure_env(monkeypatch)
+    llm_server.script(
+        "Sure! Here is the table you asked for.",  # paper 1: no JSON at all
+        '{"cells": {"problem": "not an object"}}',  # paper 1 retry: JSON of the wrong shape
+        "{cells: broken",  # paper 2: invalid JSON
+        lambda messages, _body: _cells_reply(messages),  # paper 2 retry: valid
+        "They differ [1][2].",  # synthesis
+    )
+    papers = seed_library.papers([PDE_REFINER, PIG])
+    result = compare(papers, seed_library, embedder, get_settings(), "problem,method")
+    requests = llm_server.chat_requests
+    assert len(requests) == 5
+    retry = requests[1]["messages"]
+    assert retry[-2]["role"] == "assistant" and retry[-2]["content"].startswith("Sure!")
+    assert "not valid" in retry[-1]["content"]
+    first, second = result.papers
+    assert all(c.text is None and c.quote is None for c in first.cells.values())
+    assert second.cells["problem"].quote is not None and second.cells["method"].quote is not None
+    assert result.synthesis == "They differ [1][2]."
+
+
+def test_llm_failure_falls_back_to_the_extractive_table(
+    seed_library: Library, embedder: Any, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_server.configure_env(monkeypatch)
+    llm_server.script(Reply(status=500))
+    papers = seed_library.papers([PDE_REFINER, CAPE, FEDKSEED])
+    result = compare(papers, seed_library, embedder, get_settings())
+    assert result.mode == "extractive" and result.fallback_reason == "HTTP 500"
+    offline = compare(papers, seed_library, embedder, get_settings().model_copy(update={"llm_model": ""}))
+    assert comparison_json(result) == comparison_json(offline)
+    _assert_cells_verbatim(result, seed_library)
