@@ -1,5 +1,142 @@
-"""compare page (in progress)."""
+"""Compare page: papers × aspects, every cell backed by a verbatim quote from its paper."""
 
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
 import streamlit as st
 
-st.title("Compare")
+from assistant.compare import (
+    DEFAULT_ASPECTS,
+    NOT_STATED,
+    compare,
+    comparison_csv,
+    comparison_markdown,
+    select_papers,
+)
+from assistant.models import Comparison, Paper
+from ui import render, state
+
+RESULT = "compare_result"
+BY_PAPERS, BY_QUERY = "Choose papers", "From a query"
+
+
+def table(c: Comparison) -> pd.DataFrame:
+    rows = []
+    for n, p in enumerate(c.papers, start=1):
+        row: dict[str, Any] = {"#": n, "paper": p.title}
+        for a in c.aspects:
+            row[a] = p.cells[a].text or NOT_STATED
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["#", "paper", *c.aspects])
+
+
+def show(c: Comparison, papers: dict[str, Paper]) -> None:
+    mode = "offline: extractive" if c.mode == "extractive" else "LLM"
+    st.caption(f"Mode: {mode} · {len(c.papers)} papers × {len(c.aspects)} aspects")
+    if c.fallback_reason:
+        st.warning(
+            f"The LLM failed ({render.md_escape(c.fallback_reason)}); this is the offline extractive table.",
+            icon=":material/warning:",
+        )
+    st.dataframe(
+        table(c),
+        hide_index=True,
+        width="stretch",
+        key="compare_table",
+        column_config={
+            "#": st.column_config.NumberColumn("#", width="small"),
+            "paper": st.column_config.TextColumn("Paper", width="medium"),
+            **{a: st.column_config.TextColumn(a.capitalize(), width="medium") for a in c.aspects},
+        },
+    )
+    st.caption("Every cell is supported by a verbatim quote from its paper — open a paper below to read them.")
+    for n, p in enumerate(c.papers, start=1):
+        with st.expander(f"[{n}] {render.label(p.title, 110)} — quotes", icon=":material/format_quote:"):
+            paper = papers.get(p.id)
+            if paper is not None:
+                render.paper_header(paper.title, paper.authors, paper.year, paper.url, key=f"cmp-{n}")
+            for a in c.aspects:
+                cell = p.cells[a]
+                st.markdown(f"**{render.md_escape(a.capitalize())}**")
+                if cell.quote:
+                    render.plain(cell.quote)
+                else:
+                    st.caption(NOT_STATED)
+    if c.synthesis:
+        st.subheader("How they differ")
+        if c.mode == "llm":
+            render.model_markdown(c.synthesis, [])
+        else:
+            for line in c.synthesis.splitlines():
+                if line.strip():
+                    render.model_markdown("- " + line, [])
+    cols = st.columns(2)
+    cols[0].download_button(
+        "Download CSV",
+        data=comparison_csv(c),
+        file_name="comparison.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        key="compare_csv",
+    )
+    cols[1].download_button(
+        "Download Markdown",
+        data=comparison_markdown(c),
+        file_name="comparison.md",
+        mime="text/markdown",
+        icon=":material/download:",
+        on_click="ignore",
+        key="compare_md",
+    )
+
+
+st.title("Compare methods")
+with state.friendly():
+    lib = state.library()
+    lib.refresh_if_stale()
+    all_papers = {p.id: p for p in lib.papers()}
+
+how = st.segmented_control("Papers", [BY_PAPERS, BY_QUERY], default=BY_PAPERS, key="compare_how", required=True)
+chosen: list[str] = []
+query = ""
+if how == BY_PAPERS:
+    chosen = st.multiselect(
+        "Papers to compare (type to search)",
+        options=list(all_papers),
+        format_func=lambda pid: render.short(all_papers[pid].title, 100) if pid in all_papers else pid,
+        key="compare_papers",
+        placeholder="Search titles…",
+    )
+else:
+    cols = st.columns([4, 1])
+    query = cols[0].text_input("Topic or method", key="compare_query", placeholder="e.g. neural PDE solvers")
+    cols[1].number_input("Max papers", 2, 10, 5, key="compare_max")
+aspects = st.multiselect(
+    "Aspects (add your own by typing)",
+    options=list(DEFAULT_ASPECTS),
+    default=list(DEFAULT_ASPECTS),
+    accept_new_options=True,
+    key="compare_aspects",
+)
+ready = bool(aspects) and (len(chosen) >= 2 if how == BY_PAPERS else bool(query.strip()))
+if st.button("Compare", type="primary", icon=":material/table_chart:", disabled=not ready, key="compare_go"):
+    with state.friendly(), st.spinner("Reading the papers and filling the table…"):
+        engine = state.engine()
+        papers = select_papers(
+            lib,
+            paper_ids=chosen,
+            query=query,
+            max_papers=int(st.session_state.get("compare_max") or 5),
+            retriever=engine.retriever,
+        )
+        st.session_state[RESULT] = compare(papers, lib, state.embedder(), state.settings(), aspects)
+if how == BY_PAPERS and len(chosen) < 2:
+    st.caption("Choose at least two papers, or switch to a query.")
+
+result = st.session_state.get(RESULT)
+if result is not None:
+    st.divider()
+    show(result, all_papers)

@@ -1,0 +1,72 @@
+"""Compare page through AppTest: real library, real model, offline comparison."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from ui_support import EVIL_PAPER, SCRIPT, add_papers, app_test, assert_inert
+
+PAGE = "views/compare.py"
+
+
+def _quotes(at) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    return {e.label: [t.value for t in e.text] for e in at.main.expander}
+
+
+def test_compare_chosen_papers_shows_table_quotes_and_downloads(seed_library) -> None:  # type: ignore[no-untyped-def]
+    pde = [p for p in seed_library.papers() if "PDE" in p.title][:3]
+    assert len(pde) == 3
+    at = app_test(PAGE)
+    assert at.button(key="compare_go").disabled  # fewer than two papers chosen
+    at.multiselect(key="compare_papers").set_value([p.id for p in pde]).run()
+    at.button(key="compare_go").click().run()
+    assert not at.exception, at.exception
+
+    result = at.session_state["compare_result"]
+    table = at.dataframe[0].value
+    assert list(table["paper"]) == [p.title for p in pde]
+    assert list(table.columns[2:]) == ["problem", "method", "data", "results", "limitations"]
+    # Cells shown are the comparison's cells; each non-empty cell's quote is verbatim in its paper.
+    for row, compared, paper in zip(table.to_dict("records"), result.papers, pde):
+        for aspect, cell in compared.cells.items():
+            assert row[aspect] == (cell.text or "not stated")
+            if cell.quote:
+                assert cell.quote in paper.abstract + " ".join(t for _, t in seed_library.chunks_of(paper.id))
+    # Quotes on expand: one expander per paper, the quotes as plain text.
+    quotes = _quotes(at)
+    assert len(quotes) == 3
+    first = next(v for k, v in quotes.items() if k.startswith("[1]"))
+    assert first == [c.quote for c in result.papers[0].cells.values() if c.quote]
+
+    assert {b.label for b in at.download_button} == {"Download CSV", "Download Markdown"}
+    from assistant.compare import comparison_csv
+
+    rows = list(csv.reader(io.StringIO(comparison_csv(result))))
+    assert len(rows) == 4 and rows[0][:3] == ["id", "title", "problem"]
+
+
+def test_compare_by_query_with_custom_aspect(seed_library) -> None:  # type: ignore[no-untyped-def]
+    at = app_test(PAGE)
+    at.segmented_control(key="compare_how").set_value("From a query").run()
+    at.text_input(key="compare_query").set_value("neural solvers for partial differential equations").run()
+    at.multiselect(key="compare_aspects").set_value(["method", "training cost"]).run()
+    at.button(key="compare_go").click().run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert any(t.startswith("PDE-Refiner") for t in table["paper"])
+    assert len(table) >= 3
+    assert list(table.columns[2:]) == ["method", "training cost"]
+
+
+def test_hostile_paper_is_inert_on_compare_page(seed_library, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    add_papers(seed_library, embedder, tmp_path, EVIL_PAPER)
+    pig = next(p for p in seed_library.papers() if p.title.startswith("PIG"))
+    at = app_test(PAGE)
+    at.multiselect(key="compare_papers").set_value([pig.id, EVIL_PAPER["id"]]).run()
+    at.button(key="compare_go").click().run()
+    assert not at.exception, at.exception
+    assert EVIL_PAPER["title"] in list(at.dataframe[0].value["paper"])  # table cells are data
+    assert_inert(at)
+    assert not any(SCRIPT in m.value for m in at.markdown)
