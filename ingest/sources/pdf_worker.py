@@ -203,7 +203,8 @@ def _meta_authors(meta: Any) -> list[str]:
 
 
 _PAGE_ERRORS: tuple[type[Exception], ...] = (
-    ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError, ZeroDivisionError
+    ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError, ZeroDivisionError,
+    NotImplementedError, OverflowError, RuntimeError,  # unknown filters, absurd numbers, deep nesting
 )
 
 
