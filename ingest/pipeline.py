@@ -68,6 +68,7 @@ def ingest_papers(
         progress(0, total, "embedding")
     if todo:
         model = embedder()
+        chunk_paper(todo[0], settings.chunk_size, settings.chunk_overlap)  # load the splitter outside the lock
         # Batches of whole papers sized to a few encoder batches: the lock and Chroma writes stay
         # per batch, so an interrupted run keeps every batch already written.
         batch_chunks = settings.embed_batch_size * 4

@@ -1,0 +1,144 @@
+"""Crash-safe ingest and one writer at a time, on a real embedded library with real processes.
+
+The ingests here embed through the OpenAI-compatible /embeddings backend served by the local test
+server: what is under test is the write path (Chroma, manifest, BM25) under SIGKILL, and a fast
+embedder lets the kills land all along a 1,000-paper ingest instead of inside the first batch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.library import Library
+from assistant.settings import Settings
+from bench.corpus import write_jsonl
+
+PAPERS = str(Path(sys.executable).parent / "papers")
+
+
+@pytest.fixture()
+def embed_env(llm_server):  # type: ignore[no-untyped-def]
+    return {"PAPERS_EMBED_MODEL": "openai:hash-embed", "PAPERS_EMBED_BASE_URL": llm_server.url}
+
+
+def _env(data_dir: Path, base: dict[str, str], **extra: str) -> dict[str, str]:
+    return {**os.environ, "PAPERS_DATA_DIR": str(data_dir), **base, **extra}
+
+
+def _writer_pid(data_dir: Path) -> str:
+    lock = data_dir / "write.lock"
+    return lock.read_text().strip() if lock.exists() else ""
+
+
+def _wait_for_writer(proc: subprocess.Popen[bytes], data_dir: Path, timeout: float = 120) -> bool:
+    """True once `proc` holds the write lock (it is writing), False if it exited first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        if _writer_pid(data_dir) == str(proc.pid):
+            return True
+        time.sleep(0.05)
+    raise AssertionError("ingest never started writing")
+
+
+def _check_consistent(data_dir: Path) -> tuple[int, int]:
+    """Chroma, manifest and BM25 agree; every paper has exactly its complete chunk set."""
+    lib = Library(Settings(_env_file=None, data_dir=data_dir), check_model=False)  # type: ignore[call-arg]
+    try:
+        got = lib.collection.get(include=["documents", "metadatas"])
+        chroma_ids = set(got["ids"])
+        assert len(chroma_ids) == len(got["ids"])
+        manifest_ids = {c for p in lib.papers() for c in lib.manifest.chunk_ids(p.id)}
+        assert chroma_ids == manifest_ids == lib.bm25.live_ids()
+        docs = got["documents"] or []
+        assert len(set(docs)) == len(docs), "duplicate chunk texts"
+        per_paper: dict[str, list[dict]] = {}
+        for meta in got["metadatas"] or []:
+            per_paper.setdefault(str(meta["paper_id"]), []).append(dict(meta))
+        for rows in per_paper.values():
+            assert len({r["content_hash"] for r in rows}) == 1
+            assert sorted(int(r["chunk_index"]) for r in rows) == list(range(int(rows[0]["n_chunks"])))
+        assert set(per_paper) == {p.id for p in lib.papers()}
+        return lib.count(), len(chroma_ids)
+    finally:
+        lib.close()
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_then_rerun(tmp_path: Path, data_dir: Path, embed_env) -> None:  # type: ignore[no-untyped-def]
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", 1000)
+    rng = random.Random(20261126)
+    points: list[tuple[float, int]] = []
+    while len(points) < 10:
+        proc = subprocess.Popen(
+            [PAPERS, "ingest", str(corpus), "--json"],
+            env=_env(data_dir, embed_env, PAPERS_EMBED_BATCH_SIZE="4"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if not _wait_for_writer(proc, data_dir):
+            pytest.fail(f"ingest finished before crash point {len(points) + 1}; exit {proc.returncode}")
+        delay = rng.uniform(0.0, 1.5)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        papers, _chunks = _check_consistent(data_dir)
+        points.append((round(delay, 2), papers))
+    done = subprocess.run(
+        [PAPERS, "ingest", str(corpus), "--json"],
+        env=_env(data_dir, embed_env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["added"] + report["unchanged"] == 1000 and report["failed"] == 0
+    papers, chunks = _check_consistent(data_dir)
+    assert papers == 1000 and chunks >= 1000
+    print(f"\ncrash points survived: {len(points)} (seconds after writing began, papers present): {points}")
+
+
+@pytest.mark.slow
+def test_second_writer_is_told_who_holds_the_library(tmp_path: Path, data_dir: Path, embed_env) -> None:  # type: ignore[no-untyped-def]
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", 400, seed=3)
+    first = subprocess.Popen(
+        [PAPERS, "ingest", str(corpus), "--json"],
+        env=_env(data_dir, embed_env, PAPERS_EMBED_BATCH_SIZE="4"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert _wait_for_writer(first, data_dir)
+    second = subprocess.run([PAPERS, "ingest", "--json"], env=_env(data_dir, embed_env), capture_output=True, text=True)
+    reader = subprocess.run([PAPERS, "list", "--json"], env=_env(data_dir, embed_env), capture_output=True, text=True)
+    waiting = subprocess.Popen(
+        [PAPERS, "ingest", "--json"],
+        env=_env(data_dir, embed_env, PAPERS_LOCK_TIMEOUT_S="300"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
+    w_out, w_err = waiting.communicate(timeout=600)
+
+    assert second.returncode == 2
+    assert f"library is being updated by process {first.pid}" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1  # one readable line, no traceback
+    assert reader.returncode == 0, reader.stderr  # readers keep working during the write
+    assert isinstance(json.loads(reader.stdout), list)
+    assert waiting.returncode == 0, w_err  # a writer told to wait gets its turn
+    assert json.loads(w_out)["added"] == 46
+    papers, _ = _check_consistent(data_dir)
+    assert papers == 400 + 46
