@@ -1,0 +1,144 @@
+"""`papers eval`: metric arithmetic, input validation, and the dev set meeting its targets."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.answer import Engine, reset_engines
+from assistant.errors import PapersError
+from assistant.evaluate import EvalQuestion, evaluate, load_questions, ndcg
+from assistant.library import Library
+from assistant.models import Paper, PaperHit
+from assistant.retrieve import SearchResult
+from assistant.settings import get_settings
+
+DEV = Path(__file__).resolve().parents[1] / "bench" / "dev_questions.jsonl"
+
+
+def _result(query: str, ids: list[str], best: float) -> SearchResult:
+    hits = [PaperHit(paper=Paper(id=i, title=f"Title {i}"), score=1.0 / (n + 1)) for n, i in enumerate(ids)]
+    return SearchResult(query=query, hits=hits, best_dense=best)
+
+
+def test_metric_arithmetic_on_known_rankings() -> None:
+    rankings = {
+        "q1": (["a", "b", "c"], 0.6),  # relevant a: rank 1
+        "q2": (["x", "b", "y", "c"], 0.5),  # relevant b, c: ranks 2 and 4
+        "q3": (["x", "y"], 0.2),  # relevant d: never retrieved; abstains wrongly (0.2 < 0.3)
+        "off1": (["x"], 0.1),  # outside the library, abstains: correct
+        "off2": (["x"], 0.4),  # outside the library, answers: missed abstention
+    }
+    questions = [
+        EvalQuestion("q1", ["a"]),
+        EvalQuestion("q2", ["b", "Title c"]),  # relevance by exact title works too
+        EvalQuestion("q3", ["d"]),
+        EvalQuestion("off1", []),
+        EvalQuestion("off2", []),
+    ]
+    papers = [(p, f"Title {p}") for p in "abcdxy"]
+    rep = evaluate(
+        questions,
+        lambda q, depth: _result(q, *rankings[q]),
+        lambda r: r.best_dense < 0.3,
+        papers,
+        k=3,
+    )
+    assert rep.n_in_library == 3 and rep.n_out_of_library == 2
+    assert rep.hit_at_1 == pytest.approx(1 / 3)
+    assert rep.recall_at_k == pytest.approx((1 + 0.5 + 0) / 3)  # @3: q2 finds b but not c (rank 4)
+    assert rep.mrr_at_10 == pytest.approx((1 + 0.5 + 0) / 3)
+    q2_ndcg = (1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3))
+    assert rep.ndcg_at_10 == pytest.approx((1 + q2_ndcg + 0) / 3)
+    assert rep.abstention_precision == pytest.approx(1 / 2)  # abstained on off1 (right) and q3 (wrong)
+    assert rep.abstention_recall == pytest.approx(1 / 2)  # off1 caught, off2 missed
+    assert [r.abstained for r in rep.results] == [False, False, True, True, False]
+    assert ndcg(["a"], {"a"}) == 1.0 and ndcg([], {"a"}) == 0.0
+
+
+def test_unknown_relevant_items_are_reported_and_count_as_misses() -> None:
+    rep = evaluate(
+        [EvalQuestion("q", ["a", "No Such Paper"], line=7)],
+        lambda q, d: _result(q, ["a"], 0.9),
+        lambda r: False,
+        [("a", "Title a")],
+        k=10,
+    )
+    assert rep.unresolved == ["line 7: No Such Paper"]
+    assert rep.hit_at_1 == 1.0 and rep.recall_at_k == 0.5
+    assert rep.abstention_precision is None and rep.abstention_recall is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"query": "ok", "relevant": []}\n{oops\n', "q.jsonl:2: not valid JSON"),
+        ('{"relevant": ["a"]}\n', "q.jsonl:1: each line needs"),
+        ('{"query": "x", "relevant": "a"}\n', "q.jsonl:1: \"relevant\" must be a list"),
+        ("\n", "no questions"),
+    ],
+)
+def test_bad_question_files_name_the_line(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text(content)
+    with pytest.raises(PapersError, match=message):
+        load_questions(path)
+
+
+def test_dev_set_shape() -> None:
+    qs = load_questions(DEV)
+    assert len(qs) >= 30
+    assert sum(1 for q in qs if not q.relevant) >= 5
+    assert sum(1 for q in qs if len(q.relevant) >= 3) >= 3
+    seed_titles = {json.loads(line)["title"].lower() for line in (DEV.parents[1] / "ingest/data/seed.jsonl").open()}
+    assert not any(q.query.lower() in seed_titles for q in qs), "questions paraphrase, never copy titles"
+
+
+def test_dev_set_meets_targets(seed_library: Library, embedder: Any) -> None:
+    engine = Engine(get_settings(), library=seed_library, embedder=embedder)
+    rep = evaluate(
+        load_questions(DEV),
+        lambda q, depth: engine.search(q, depth),
+        engine.abstains,
+        [(p.id, p.title) for p in seed_library.papers()],
+        k=10,
+    )
+    assert rep.unresolved == []
+    assert rep.hit_at_1 is not None and rep.hit_at_1 >= 0.9, rep.public()["misses"]
+    assert rep.abstention_recall == 1.0, rep.public()["abstention_errors"]
+    assert rep.abstention_precision == 1.0, rep.public()["abstention_errors"]
+
+
+def test_cli_eval_prints_all_metrics_and_writes_rankings(seed_library: Library, tmp_path: Path) -> None:
+    import ui.cli
+
+    ui.cli._register_commands()
+    out = tmp_path / "rankings.jsonl"
+    runner = CliRunner()
+    try:
+        done = runner.invoke(ui.cli.app, ["eval", str(DEV), "--k", "5", "--rankings", str(out)])
+        assert done.exit_code == 0, done.output
+        for name in ("hit@1", "recall@5", "mrr@10", "ndcg@10", "abstention_precision", "abstention_recall"):
+            assert name in done.output
+        lines = [json.loads(line) for line in out.read_text().splitlines()]
+        assert len(lines) == len(load_questions(DEV))
+        assert set(lines[0]) == {"query", "ranked", "abstained"}
+        assert set(lines[0]["ranked"][0]) == {"id", "title", "score"}
+        assert sum(1 for r in lines if r["abstained"]) == sum(1 for q in load_questions(DEV) if not q.relevant)
+        small = tmp_path / "small.jsonl"
+        small.write_text("\n".join(DEV.read_text().splitlines()[:3] + DEV.read_text().splitlines()[-2:]) + "\n")
+        as_json = runner.invoke(ui.cli.app, ["eval", str(small), "--json"])
+        metrics = json.loads(as_json.output)
+        assert metrics["queries"] == 5 and metrics["out_of_library"] == 2 and "recall@10" in metrics
+        assert metrics["hit@1"] == 1.0 and metrics["abstention_recall"] == 1.0
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text("{nope\n")
+        failed = runner.invoke(ui.cli.app, ["eval", str(bad)])
+        assert failed.exit_code == 2 and "bad.jsonl:1" in failed.output
+    finally:
+        reset_engines()
