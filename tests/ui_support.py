@@ -133,8 +133,11 @@ def assert_inert(at: Any) -> None:
 
     Each Markdown string is rendered with a CommonMark renderer that allows raw HTML (stricter than
     Streamlit's, which drops it); the attacker's host may only appear escaped (`attacker\\.invalid`),
-    which also rules out GFM bare-URL autolinks.
+    and the rendered text must hold no bare URL or address that GFM would turn into a link.
     """
+    import html as html_lib
+    import re
+
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
@@ -147,3 +150,5 @@ def assert_inert(at: Any) -> None:
         assert "<b>" not in html, (src, html)  # the title's raw HTML stays text
         assert ATTACKER not in src, src
         assert "<a href" not in html or ATTACKER not in html, (src, html)
+        text = html_lib.unescape(re.sub(r"<[^>]+>", " ", html))
+        assert not re.search(r"(?i)(https?://|www\.)[^\s]*" + re.escape(ATTACKER), text), (src, text)

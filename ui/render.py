@@ -16,16 +16,21 @@ import streamlit as st
 
 from assistant.models import Citation, Paper
 
-# CommonMark lets any ASCII punctuation be backslash-escaped; escaping all of it also defeats
-# GFM autolinks (`http\:\/\/…`), HTML (`\<img`), entities (`\&`), LaTeX (`\$`) and Streamlit's
-# `:color[...]` / `:material/…:` directives.
+# CommonMark lets any ASCII punctuation be backslash-escaped; escaping all of it defeats links and
+# images, HTML (`\<img`), entities (`\&`), LaTeX (`\$`) and Streamlit's `:color[...]` /
+# `:material/…:` directives.
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 _SPACE = re.compile(r"\s+")
+# GFM turns bare URLs and e-mail addresses into links after parsing, escapes notwithstanding; a
+# zero-width space after the scheme / before the "@" keeps them text.
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp|www)(?=[:.])|(?=@)")
+_ZWSP = "\u200b"
 
 
 def md_escape(text: str) -> str:
     """Text that renders literally inside Markdown (one paragraph: newlines become spaces)."""
-    return _MD_SPECIAL.sub(r"\\\1", _SPACE.sub(" ", text or "").strip())
+    one = _AUTOLINK.sub(lambda m: (m.group(1) or "") + _ZWSP, _SPACE.sub(" ", text or "").strip())
+    return _MD_SPECIAL.sub(r"\\\1", one)
 
 
 def short(text: str, limit: int = 80) -> str:
