@@ -14,7 +14,15 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from assistant.chat import Turn, bounded_history, standalone_query
-from assistant.citations import UNTRUSTED_NOTE, Source, cited_numbers, finalize, format_sources, number_sources
+from assistant.citations import (
+    UNTRUSTED_NOTE,
+    Source,
+    cited_numbers,
+    finalize,
+    format_sources,
+    number_sources,
+    strip_markers,
+)
 from assistant.errors import LLMError
 from assistant.extract import ScoredSentence, is_contrasting, normalize_space, rank_sentences, sentences_of_hits
 from assistant.models import Answer, Citation, PaperHit
@@ -159,8 +167,9 @@ class Engine:
     def messages(self, question: str, sources: Sequence[Source], history: Sequence[Turn]) -> list[dict[str, str]]:
         msgs = [{"role": "system", "content": SYSTEM_PROMPT}]
         for t in history:
+            # Earlier [n] referred to earlier sources; left in, they would invite wrong citations.
             msgs.append({"role": "user", "content": t.question})
-            msgs.append({"role": "assistant", "content": t.answer})
+            msgs.append({"role": "assistant", "content": strip_markers(t.answer)})
         msgs.append(
             {
                 "role": "user",
@@ -211,6 +220,10 @@ class Engine:
         if pending:
             yield _clean_piece(pending, sources)
         final, cited = finalize(text, sources)
+        if not cited:
+            # An answer that points to no source cannot be checked against the library.
+            yield from self._extractive(question, query, hits, base, "LLM reply cited no source")
+            return
         yield Answer(answer=final, mode="llm", citations=[s.citation() for s in cited], **base)
 
     # -- extractive mode --------------------------------------------------------------------------

@@ -135,6 +135,16 @@ def test_invented_marker_is_removed(
     assert [c.n for c in a.citations] == [1, 2]
 
 
+def test_uncited_llm_reply_falls_back_to_extractive(
+    llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch, seed_library: Library, embedder: Any
+) -> None:
+    llm_server.configure_env(monkeypatch)
+    llm_server.script("Gaussians are great. Trust me [9].")
+    a = make_engine(seed_library, embedder).ask(PIG_Q)
+    assert a.mode == "extractive" and a.fallback_reason == "LLM reply cited no source"
+    assert a.citations[0].id == PIG and "Trust me" not in a.answer
+
+
 def test_llm_output_is_cleaned(
     llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch, seed_library: Library, embedder: Any
 ) -> None:
