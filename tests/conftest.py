@@ -82,3 +82,26 @@ def llm_server():  # type: ignore[no-untyped-def]
         yield server
     finally:
         server.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The compass figures the tests recorded in tests/compass.py, after the usual summary."""
+    import sys
+    from collections import Counter
+
+    figures: Counter[str] = Counter()
+    details: dict[str, list[str]] = {}
+    for name in ("compass", "tests.compass"):
+        mod = sys.modules.get(name)
+        if mod is None:
+            continue
+        figures.update(mod.FIGURES)
+        for key, items in mod.DETAILS.items():
+            details.setdefault(key, []).extend(items)
+    if not figures:
+        return
+    from tests.compass import summary_lines
+
+    terminalreporter.write_sep("-", "compass figures")
+    for line in summary_lines(figures, details):
+        terminalreporter.write_line(line)

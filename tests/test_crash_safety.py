@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import compass
 import pytest
 
 from assistant.library import Library
@@ -106,7 +107,7 @@ def test_sigkill_at_random_points_then_rerun(tmp_path: Path, data_dir: Path, emb
     assert report["added"] + report["unchanged"] == 1000 and report["failed"] == 0
     papers, chunks = _check_consistent(data_dir)
     assert papers == 1000 and chunks >= 1000
-    print(f"\ncrash points survived: {len(points)} (seconds after writing began, papers present): {points}")
+    compass.record("crash points survived", len(points), f"seconds after writing began, papers present: {points}")
 
 
 @pytest.mark.slow
