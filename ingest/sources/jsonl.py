@@ -17,13 +17,18 @@ def load_jsonl(path: Path, max_chars: int = 2_000_000) -> Iterator[Paper | LoadE
     if path.suffix.lower() == ".json" or stripped.startswith("["):
         yield from _load_array(path, text, max_chars)
         return
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    # Records end at "\n" only: str.splitlines() would also break at U+2028, \x85 or \x0c, which
+    # are legal inside JSON strings, and then misnumber every later line.
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             yield LoadError(source=str(path), line=lineno, message=f"invalid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        except (RecursionError, ValueError) as exc:
+            yield LoadError(source=str(path), line=lineno, message=f"invalid JSON: {_unparsable(exc)}")
             continue
         try:
             yield record_to_paper(obj, f"{path}:{lineno}", max_chars)
@@ -37,9 +42,19 @@ def _load_array(path: Path, text: str, max_chars: int) -> Iterator[Paper | LoadE
     except json.JSONDecodeError as exc:
         yield LoadError(source=str(path), line=exc.lineno, message=f"invalid JSON: {exc.msg} (column {exc.colno})")
         return
+    except (RecursionError, ValueError) as exc:
+        yield LoadError(source=str(path), message=f"invalid JSON: {_unparsable(exc)}")
+        return
     items = data if isinstance(data, list) else [data]
     for i, obj in enumerate(items, start=1):
         try:
             yield record_to_paper(obj, f"{path}#{i}", max_chars)
         except RecordError as exc:
             yield LoadError(source=str(path), line=None, message=f"entry {i}: {exc}")
+
+
+def _unparsable(exc: BaseException) -> str:
+    """json.loads fails outside JSONDecodeError on hostile input: deep nesting, huge integers."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc).split(";")[0][:120] or type(exc).__name__
