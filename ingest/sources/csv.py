@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,22 +32,31 @@ def load_csv(path: Path, max_chars: int = 2_000_000) -> Iterator[Paper | LoadErr
     csv.field_size_limit(max(csv.field_size_limit(), min(2**31 - 1, len(text) + 1)))
 
     first_line = text.lstrip("\r\n").splitlines()[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    delimiter = _delimiter(first_line)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     header_line = 0
     row_start = 1
+    # Each row's item waits for the next row: a quote left open swallows the rest of the file into
+    # one field, and the lenient reader only shows that at the end.
+    held: tuple[int, Paper | LoadError] | None = None
     while True:
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            yield LoadError(source=str(path), line=row_start, message=f"malformed CSV: {exc}")
+            if held:
+                yield held[1]
+            held = (row_start, LoadError(source=str(path), line=row_start, message=f"malformed CSV: {exc}"))
             row_start = reader.line_num + 1
             continue
         line, row_start = row_start, reader.line_num + 1
         if not any(cell.strip() for cell in row):
             continue
+        if held:
+            yield held[1]
+            held = None
         if header is None:
             header = [c.strip().lower() for c in row]
             header_line = line
@@ -62,17 +72,42 @@ def load_csv(path: Path, max_chars: int = 2_000_000) -> Iterator[Paper | LoadErr
                 return
             continue
         if len(row) > len(header):
-            yield LoadError(
-                source=str(path),
-                line=line,
-                message=f"row has {len(row)} fields but the header (line {header_line}) has {len(header)};"
-                " a field with a comma must be quoted",
+            held = (
+                line,
+                LoadError(
+                    source=str(path),
+                    line=line,
+                    message=f"row has {len(row)} fields but the header (line {header_line}) has {len(header)};"
+                    " a field with a comma must be quoted",
+                ),
             )
             continue
         record = {name: value for name, value in zip(header, row) if name in FIELDS}
         try:
-            yield record_to_paper(record, f"{path}:{line}", max_chars)
+            held = (line, record_to_paper(record, f"{path}:{line}", max_chars))
         except RecordError as exc:
-            yield LoadError(source=str(path), line=line, message=str(exc))
+            held = (line, LoadError(source=str(path), line=line, message=str(exc)))
+    if held:
+        line, item = held
+        if _unclosed_quote(text, line, delimiter):
+            item = LoadError(
+                source=str(path),
+                line=line,
+                message="a quoted field opened in this row is never closed, so the rest of the file was read "
+                "into it; close the quote",
+            )
+        yield item
     if header is None:
         yield LoadError(source=str(path), message="no rows")
+
+
+def _unclosed_quote(text: str, line: int, delimiter: str) -> bool:
+    """Does the row starting at `line` end inside a quoted field? The lenient reader silently closes
+    such a field at the end of the file; a strict one says so."""
+    tail = "".join(itertools.islice(io.StringIO(text, newline=""), line - 1, None))
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
