@@ -44,7 +44,9 @@ def llm_line() -> str:
     return str(state.llm_status().label)
 
 
-st.set_page_config(page_title="Paper Assistant", page_icon=":material/menu_book:", layout="wide")
+# An emoji favicon: a :material/…: page icon is fetched from fonts.gstatic.com, and the app
+# must not need the internet.
+st.set_page_config(page_title="Paper Assistant", page_icon="📚", layout="wide")
 page = st.navigation(
     [
         st.Page(_PAGES / "chat.py", title="Chat", icon=":material/forum:", default=True),

@@ -103,10 +103,11 @@ def stop_app(app: App) -> None:
 @pytest.fixture(scope="session")
 def e2e_library(_seed_library_template: Path, embedder, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
     """The seed library plus the hostile paper, in a directory of its own."""
+    from ui_support import EVIL_PAPER, jsonl_bytes
+
     from assistant.library import Library
     from assistant.settings import Settings
     from ingest.pipeline import ingest
-    from ui_support import EVIL_PAPER, jsonl_bytes
 
     root = tmp_path_factory.mktemp("e2e") / "library"
     shutil.copytree(_seed_library_template, root)
