@@ -270,10 +270,8 @@ class Engine:
         if not lead:
             return "", []
         first = lead[0]
-        # A second lead sentence only when it is nearly as relevant as the first; the two are
-        # shown in the paper's own order, which reads more naturally.
+        # A second lead sentence only when it is nearly as relevant as the first.
         lead = [first] + [s for s in lead[1:] if s.similarity >= max(0.3, 0.75 * first.similarity)]
-        lead.sort(key=lambda s: (s.sentence.chunk_id != first.sentence.chunk_id, s.sentence.position))
         floor = max(0.3, 0.6 * first.similarity)
         others = rank_sentences(
             qvec, others_pool, self.embedder, query=query, k=3, diversity=0.3, max_per_paper=1, paper_prior=prior
