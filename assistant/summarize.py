@@ -105,73 +105,103 @@ _NAMING_STOP = frozenset(
     problem problems demonstrate demonstrates performance framework significant significantly
     achieve achieves various different including provide provides allows allowing enable enables
     however furthermore additionally finally recent recently able effective paradigm key
+    data loss level rate function functions large small number set sets time order case cases way
+    terms term range type types class classes value values analysis general specific common
+    important particular quality standard simple strong better improved improve improves
     """.split()
 )
 _TOKEN = r"(?u)\b[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b"
 
 
 def _surface_forms(texts: Sequence[str]) -> dict[str, str]:
-    """lower-case word → its most frequent spelling in the texts ("lora" → "LoRA")."""
+    """lower-case word → how the texts spell it mid-sentence ("lora" → "LoRA", "navier" → "Navier",
+    "tokenization" → "tokenization"); a sentence's first word says nothing about its case."""
     counts: dict[str, dict[str, int]] = {}
     for text in texts:
-        for word in re.findall(_TOKEN, text):
+        for m in re.finditer(_TOKEN, text):
+            before = text[: m.start()].rstrip()
+            if not before or before[-1] in ".!?:":
+                continue
+            word = m.group(0)
             forms = counts.setdefault(word.lower(), {})
             forms[word] = forms.get(word, 0) + 1
-    out = {}
-    for low, forms in counts.items():
-        # Prefer a spelling with capitals inside (an acronym or a name) when it is common enough.
-        ranked = sorted(forms.items(), key=lambda kv: -(kv[1] + (2 if any(c.isupper() for c in kv[0][1:]) else 0)))
-        out[low] = ranked[0][0]
-    return out
+    return {low: max(forms.items(), key=lambda kv: kv[1])[0] for low, forms in counts.items()}
 
 
 def _readable(term: str, forms: dict[str, str]) -> str:
-    """Acronyms and names keep their capitals ("LoRA", "PDEs"); title-case words do not."""
-
-    def part(p: str) -> str:
-        return p if any(c.isupper() for c in p[1:]) or (len(p) > 1 and p.isupper()) else p.lower()
-
-    words = [forms.get(w, w) for w in term.split()]
-    return " ".join("-".join(part(p) for p in w.split("-")) for w in words)
+    """Each word as the papers spell it mid-sentence (lower-case when they never do)."""
+    return " ".join(forms.get(w, w) for w in term.split())
 
 
-def theme_names(texts: Sequence[str], labels: np.ndarray) -> list[str]:
-    """Per theme, a readable name from its most distinguishing terms: the best phrase and, when it
-    adds something, the best single word ("Low-rank adaptation & fine-tuning")."""
+_PUNCT = re.compile(r"[.,;:!?()\[\]{}\"“”]+|\s[-–—]+\s")
+_ADJECTIVE = re.compile(r"(al|ic|ive|ous|ful|able|ible|ary|ing)$")
+
+
+def _phrases(stop: frozenset[str]) -> Any:
+    """Analyzer: words and two-word phrases that really occur together (never across punctuation or a
+    stop word, which would make phrases like "models neural" out of "models: neural")."""
+
+    def analyze(text: str) -> list[str]:
+        out: list[str] = []
+        for segment in _PUNCT.split(text.lower()):
+            run: list[str] = []
+            for tok in re.findall(_TOKEN, segment) + [""]:
+                if tok and tok not in stop and len(tok) > 1:
+                    run.append(tok)
+                    continue
+                out += run + [f"{a} {b}" for a, b in zip(run, run[1:])]
+                out += [f"{a} {b} {c}" for a, b, c in zip(run, run[1:], run[2:])]
+                run = []
+        return out
+
+    return analyze
+
+
+def theme_names(texts: Sequence[str], labels: np.ndarray, prose: Sequence[str] = ()) -> list[str]:
+    """Per theme, a readable name from its most distinguishing terms — used by most of the theme's
+    papers and few others: the best phrase, then a word that adds to it ("Low-rank adaptation & LoRA")."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
     themes = sorted(set(int(x) for x in labels))
-    stop = list(ENGLISH_STOP_WORDS | _NAMING_STOP)
-    vec = TfidfVectorizer(ngram_range=(1, 2), stop_words=stop, token_pattern=_TOKEN, sublinear_tf=True, lowercase=True)
+    vec = TfidfVectorizer(analyzer=_phrases(frozenset(ENGLISH_STOP_WORDS | _NAMING_STOP)), sublinear_tf=True)
     try:
         matrix = vec.fit_transform(texts).toarray()
     except ValueError:  # nothing but stop words
         return [f"Theme {i + 1}" for i in range(len(themes))]
-    terms = vec.get_feature_names_out()
-    is_bigram = np.array([" " in t for t in terms])
+    terms = list(vec.get_feature_names_out())
+    is_phrase = np.array([" " in t for t in terms])
+    # A lone adjective ("neural", "cosmological") names nothing; inside a phrase it is fine.
+    adjective = np.array([" " not in t and bool(_ADJECTIVE.search(t)) for t in terms])
     present = matrix > 0
-    forms = _surface_forms(texts)
+    idf = np.log((1 + len(texts)) / (1 + present.sum(axis=0))) + 1.0
+    forms = _surface_forms(prose or texts)
     names: list[str] = []
     for t in themes:
         inside = labels == t
-        mean_in = matrix[inside].mean(axis=0)
-        mean_out = matrix[~inside].mean(axis=0) if (~inside).any() else np.zeros_like(mean_in)
-        coverage = present[inside].mean(axis=0)  # share of the theme's papers using the term
-        score = (mean_in - mean_out) * (0.5 + coverage)
-        order = np.argsort(-score)
-        bigram = next((i for i in order if is_bigram[i] and coverage[i] > 0), None)
-        unigram_order = [i for i in order if not is_bigram[i]]
-        parts: list[str] = []
-        if bigram is not None and score[bigram] >= 0.5 * score[unigram_order[0]]:
-            parts.append(terms[bigram])
-        for i in unigram_order:
-            if len(parts) == 2:
-                break
-            words = set(" ".join(parts).split())
-            if terms[i] in words or any(terms[i] in w or w in terms[i] for w in words):
+        outside = ~inside
+        cov_in = present[inside].mean(axis=0)
+        cov_out = present[outside].mean(axis=0) if outside.any() else np.zeros_like(cov_in)
+        weight_in = matrix[inside].mean(axis=0)
+        weight_out = matrix[outside].mean(axis=0) if outside.any() else np.zeros_like(weight_in)
+        # Shared by the theme's papers, rare elsewhere, rare overall (idf keeps "data" out of names).
+        score = (cov_in - cov_out + 0.25 * (weight_in - weight_out)) * idf * np.where(adjective, 0.5, 1.0)
+        order = [i for i in np.argsort(-score) if cov_in[i] > 0 and score[i] > 0]
+        if not order:
+            names.append(f"Theme {len(names) + 1}")
+            continue
+        top = order[0]
+        phrase = next((i for i in order if is_phrase[i]), None)
+        first = phrase if phrase is not None and score[phrase] >= 0.7 * score[top] else top
+        parts = [terms[first]]
+        taken = set(terms[first].split())
+        for i in order:
+            if is_phrase[i] or adjective[i] or score[i] < 0.7 * score[first]:
+                continue
+            if any(terms[i] in w or w in terms[i] for w in taken):
                 continue
             parts.append(terms[i])
-        label = " & ".join(_readable(p, forms) for p in parts) or f"Theme {len(names) + 1}"
+            break
+        label = " & ".join(_readable(p, forms) for p in parts)
         label = label[0].upper() + label[1:]
         while label in names:
             label += f" ({len(names) + 1})"
@@ -192,7 +222,7 @@ def build_themes(papers: Sequence[Paper], vectors: np.ndarray, ranked: bool) -> 
     theme comes first)."""
     labels = cluster(vectors)
     texts = [f"{p.title}. {p.title}. {p.abstract}" for p in papers]  # the title counts twice
-    names = theme_names(texts, labels)
+    names = theme_names(texts, labels, [p.abstract for p in papers])
     ids = sorted(set(int(x) for x in labels))
     themes = []
     for name, t in zip(names, ids):
@@ -272,6 +302,12 @@ def _join_names(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _inline(name: str) -> str:
+    """A heading inside a sentence: "Language models & LoRA" → "language models & LoRA"; "PDE…" stays."""
+    first = name.split(" ", 1)[0]
+    return name if any(c.isupper() for c in first[1:]) else name[0].lower() + name[1:]
+
+
 def _overview_lead(topic: str, n_papers: int, themes: Sequence[Theme], cited: dict[int, list[int]]) -> str:
     """The one sentence not taken from a paper: what was summarised and how it is grouped, with the
     papers of each theme cited."""
@@ -279,8 +315,8 @@ def _overview_lead(topic: str, n_papers: int, themes: Sequence[Theme], cited: di
     what = f"The {n_papers} paper{'s' if n_papers != 1 else ''} {where}"
     if len(themes) == 1:
         marks = "".join(f"[{i + 1}]" for i in cited[0])
-        return f"{what} share one theme, {themes[0].name.lower()} {marks}."
-    parts = [f"{th.name.lower()} {''.join(f'[{i + 1}]' for i in cited[k])}" for k, th in enumerate(themes)]
+        return f"{what} share one theme, {_inline(themes[0].name)} {marks}."
+    parts = [f"{_inline(th.name)} {''.join(f'[{i + 1}]' for i in cited[k])}" for k, th in enumerate(themes)]
     return f"{what} fall into {len(themes)} themes: {_join_names(parts)}."
 
 
@@ -380,7 +416,8 @@ def checked_paragraph(raw: str, valid: Sequence[int], papers: Sequence[Paper]) -
     """Invented markers removed, output cleaned, and every sentence left without a citation dropped."""
     text = validate_markers(raw, valid)
     text = clean_output(text, [papers[n - 1].url for n in valid if papers[n - 1].url])
-    text = re.sub(r"^\s*(#+|[-*+]|\d+[.)])\s+", "", text, flags=re.MULTILINE)  # no headings or lists
+    text = re.sub(r"^\s*#+\s.*$", "", text, flags=re.MULTILINE)  # a heading is no sentence
+    text = re.sub(r"^\s*([-*+]|\d+[.)])\s+", "", text, flags=re.MULTILINE)  # list items become sentences
     kept = [s for s in cited_sentences(normalize_space(text)) if cited_numbers(s)]
     return " ".join(kept)
 

@@ -1,0 +1,271 @@
+"""Literature summaries on the seed library: themes, every sentence cited, references exactly the cited
+papers; Markdown and BibTeX that real parsers accept; LLM mode against tests/llm_server.py."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import bibtexparser
+import numpy as np
+import pytest
+from markdown_it import MarkdownIt
+
+from assistant.citations import cited_numbers
+from assistant.errors import PapersError
+from assistant.extract import normalize_space
+from assistant.library import Library
+from assistant.models import Reference, Summary, SummarySection
+from assistant.retrieve import Retriever
+from assistant.settings import get_settings
+from assistant.summarize import (
+    checked_paragraph,
+    cited_sentences,
+    cluster,
+    summarize,
+    summary_bibtex,
+    summary_json,
+    summary_markdown,
+    theme_names,
+)
+from tests.llm_server import LLMServer, Reply
+
+TOPIC = "fine-tuning large language models efficiently"
+
+
+def run(lib: Library, embedder: Any, topic: str, **kw: Any) -> Summary:
+    settings = get_settings()
+    return summarize(topic, lib, embedder, settings, Retriever(lib, embedder, settings), **kw)
+
+
+def all_texts(s: Summary) -> list[str]:
+    return [s.overview] + [p for sec in s.sections for p in sec.paragraphs]
+
+
+def assert_citations_consistent(s: Summary) -> None:
+    """Every [n] names a reference, every reference is cited, numbered 1..N by first citation."""
+    order: list[int] = []
+    for text in all_texts(s):
+        for n in cited_numbers(text):
+            if n not in order:
+                order.append(n)
+    assert [r.n for r in s.references] == list(range(1, len(s.references) + 1))
+    assert order == [r.n for r in s.references]
+    assert len({r.id for r in s.references}) == len(s.references)
+
+
+def assert_every_sentence_cited(s: Summary) -> None:
+    for text in all_texts(s):
+        sentences = cited_sentences(text)
+        assert sentences
+        for sentence in sentences:
+            assert cited_numbers(sentence), sentence
+
+
+# --- themes -----------------------------------------------------------------------------------------
+def test_cluster_finds_separated_groups_and_stays_within_2_to_6() -> None:
+    rng = np.random.default_rng(0)
+    centres = np.eye(8)[:3]
+    pts = np.vstack([c + 0.05 * rng.standard_normal((5, 8)) for c in centres])
+    pts /= np.linalg.norm(pts, axis=1, keepdims=True)
+    labels = cluster(pts)
+    assert len(set(labels)) == 3
+    assert all(len(set(labels[i * 5 : i * 5 + 5])) == 1 for i in range(3))
+    noise = rng.standard_normal((40, 16))
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    assert 2 <= len(set(cluster(noise))) <= 6
+    assert list(cluster(pts[:1])) == [0]
+    assert len(set(cluster(pts[:2]))) == 2
+
+
+def test_theme_names_are_distinguishing_and_readable() -> None:
+    texts = [
+        "LoRA fine-tuning of language models with low-rank adapters. LoRA adapters cut memory.",
+        "Low-rank adapters (LoRA) for parameter-efficient fine-tuning of language models.",
+        "Neural PDE solvers for fluid dynamics: a neural operator for the Navier-Stokes equations.",
+        "PDE surrogate models: neural solvers for Navier-Stokes and Burgers equations.",
+    ]
+    names = theme_names(texts, np.array([0, 0, 1, 1]))
+    assert len(names) == 2 and names[0] != names[1]
+    assert "LoRA" in names[0] or "low-rank" in names[0].lower() or "adapters" in names[0].lower()
+    assert "PDE" in names[1] or "navier" in names[1].lower() or "solvers" in names[1].lower()
+    assert all(n[0].isupper() for n in names)
+
+
+# --- offline ----------------------------------------------------------------------------------------
+def test_offline_topic_summary_is_themed_cited_and_verbatim(seed_library: Library, embedder: Any) -> None:
+    s = run(seed_library, embedder, TOPIC)
+    assert s.mode == "extractive" and s.fallback_reason is None
+    assert 2 <= len(s.sections) <= 6
+    assert TOPIC in s.title
+    assert_citations_consistent(s)
+    assert_every_sentence_cited(s)
+    ids = {r.id for r in s.references}
+    assert "t:7133408c1175" in ids and "t:2d20be5bcac4" in ids  # LoRA-GGPO, PELA
+    abstracts = {p.id: normalize_space(p.abstract) for p in seed_library.papers(list(ids))}
+    by_n = {r.n: r.id for r in s.references}
+    # Section sentences are the cited paper's own words.
+    for sec in s.sections:
+        assert sec.heading and sec.heading[0].isupper()
+        for paragraph in sec.paragraphs:
+            for sentence in cited_sentences(paragraph):
+                nums = cited_numbers(sentence)
+                assert len(nums) == 1
+                words = re.sub(r"\s*\[\d+\]\s*$", "", sentence)
+                assert words in abstracts[by_n[nums[0]]], sentence
+    data = summary_json(s)
+    assert set(data) == {"title", "overview", "sections", "references"}
+    assert set(data["sections"][0]) == {"heading", "paragraphs"}
+    assert set(data["references"][0]) == {"n", "id", "title", "authors", "year", "url"}
+    json.dumps(data)
+
+
+def test_offline_whole_library_summary(seed_library: Library, embedder: Any) -> None:
+    s = run(seed_library, embedder, "")
+    assert 2 <= len(s.sections) <= 6
+    assert "46 papers" in s.title and "46 papers" in s.overview
+    assert_citations_consistent(s)
+    assert_every_sentence_cited(s)
+    headings = [sec.heading for sec in s.sections]
+    assert len(set(headings)) == len(headings)
+
+
+def test_off_topic_summary_is_refused(seed_library: Library, embedder: Any) -> None:
+    with pytest.raises(PapersError, match="no papers on"):
+        run(seed_library, embedder, "the boiling point of ethanol")
+
+
+# --- exports ----------------------------------------------------------------------------------------
+def _hostile_summary() -> Summary:
+    refs = [
+        Reference(
+            n=1,
+            id="p1",
+            title="Braces {and} 100% & $cost$ #1 *bold* _x_ <img src=x>",
+            authors=["Ada Lovelace", "Alan {M.} Turing"],
+            year=2021,
+            url="https://example.org/a?b=1&c={2}",
+        ),
+        Reference(n=2, id="p2", title="Plain title", authors=[], year=None, url="javascript:alert(1)"),
+        Reference(n=3, id="p3", title="Braces again", authors=["Ada Lovelace"], year=2021, url=""),
+    ]
+    return Summary(
+        title="A *summary* <script>x</script>",
+        overview="It covers [1] things [2]. And more [3].",
+        sections=[SummarySection(heading="Theme # one", paragraphs=["A sentence with *stars* [1][3]."])],
+        references=refs,
+    )
+
+
+def test_markdown_export_parses_with_headings_and_references() -> None:
+    md = summary_markdown(_hostile_summary())
+    tokens = MarkdownIt("commonmark").parse(md)
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings[0].startswith("A \\*summary\\*") and headings[-1] == "References"
+    assert "Theme \\# one" in headings
+    items = [t for t in tokens if t.type == "list_item_open"]
+    assert len(items) == 3
+    html = MarkdownIt("commonmark").render(md)
+    assert "<script" not in html and "<img" not in html and "javascript:" not in html
+    assert "<em>" not in html.split("References")[0]  # paper text is literal, not formatting
+    assert '<a href="https://example.org/a?b=1&amp;c=%7B2%7D">' in html or "https://example.org/a?b=1" in html
+
+
+def test_bibtex_export_round_trips() -> None:
+    s = _hostile_summary()
+    lib = bibtexparser.parse_string(summary_bibtex(s))
+    assert not lib.failed_blocks
+    entries = lib.entries
+    assert len(entries) == 3
+    assert len({e.key for e in entries}) == 3  # two "Lovelace 2021" papers get distinct keys
+    first = {f.key: f.value for f in entries[0].fields}
+    assert "Lovelace" in first["author"] and " and " in first["author"]
+    assert first["year"] == "2021" and first["url"].startswith("https://example.org/a")
+    assert "Braces and 100" in first["title"]
+    assert "url" not in {f.key for f in entries[1].fields}  # a javascript: URL is no URL
+
+
+def test_checked_paragraph_drops_uncited_sentences_and_invented_markers() -> None:
+    from assistant.models import Paper
+
+    papers = [Paper(id=f"p{i}", title=f"Paper {i}", url=f"https://example.org/{i}") for i in range(1, 4)]
+    raw = (
+        "## Heading\nFirst claim [1]. An uncited claim. Second claim [2][9]. "
+        "Only invented [9]. ![x](http://evil.example/x.png) Third claim. [3]"
+    )
+    out = checked_paragraph(raw, [1, 2, 3], papers)
+    assert out == "First claim [1]. Second claim [2]. Third claim. [3]"
+
+
+# --- LLM mode ---------------------------------------------------------------------------------------
+def _source_numbers(messages: list[dict[str, Any]]) -> list[int]:
+    prompt = "\n".join(str(m.get("content", "")) for m in messages)
+    return [int(n) for n in re.findall(r"<source n=(\d+)", prompt)]
+
+
+def _responder(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+    system = str(messages[0]["content"])
+    nums = _source_numbers(messages)
+    if "plan a literature summary" in system:
+        groups = re.findall(r"^Theme \d+:", str(messages[-1]["content"]), re.MULTILINE)
+        themes = [{"heading": f"Planned heading {k + 1}", "focus": "What unites them."} for k in range(len(groups))]
+        return json.dumps({"title": "Efficient fine-tuning: a survey", "themes": themes})
+    if "one section" in system:
+        return (
+            f"These papers study efficiency [{nums[0]}]. This sentence cites nothing. "
+            f"Another finding [{nums[-1]}][42]. <img src=x onerror=alert(1)>Made up [42]."
+        )
+    return f"The literature spans several directions [{nums[0]}][{nums[-1]}]. An unsupported remark."
+
+
+def test_llm_summary_outline_sections_and_citation_check(
+    seed_library: Library, embedder: Any, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_server.configure_env(monkeypatch)
+    llm_server.responder = _responder
+    s = run(seed_library, embedder, TOPIC)
+    assert s.mode == "llm" and s.fallback_reason is None
+    assert s.title == "Efficient fine-tuning: a survey"
+    assert [sec.heading for sec in s.sections] == [f"Planned heading {k + 1}" for k in range(len(s.sections))]
+    assert len(s.sections) >= 2
+    for sec in s.sections:
+        text = " ".join(sec.paragraphs)
+        assert "cites nothing" not in text and "Made up" not in text and "<img" not in text
+        assert "[42]" not in text
+    assert "unsupported remark" not in s.overview
+    assert_citations_consistent(s)
+    assert_every_sentence_cited(s)
+    requests = llm_server.chat_requests
+    assert len(requests) == len(s.sections) + 2  # outline, one per theme, overview
+
+
+def test_llm_summary_bad_outline_keeps_offline_names(
+    seed_library: Library, embedder: Any, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_server.configure_env(monkeypatch)
+    llm_server.script("no json here", "{still: not json")
+    llm_server.responder = _responder
+    s = run(seed_library, embedder, TOPIC)
+    offline = summarize(
+        TOPIC,
+        seed_library,
+        embedder,
+        get_settings().model_copy(update={"llm_model": ""}),
+        Retriever(seed_library, embedder, get_settings()),
+    )
+    assert s.mode == "llm"
+    assert [sec.heading for sec in s.sections] == [sec.heading for sec in offline.sections]
+    assert s.title == offline.title
+    assert_citations_consistent(s)
+
+
+def test_llm_failure_gives_the_extractive_summary(
+    seed_library: Library, embedder: Any, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_server.configure_env(monkeypatch)
+    llm_server.script(Reply(status=429))
+    s = run(seed_library, embedder, TOPIC)
+    assert s.mode == "extractive" and s.fallback_reason == "HTTP 429"
+    assert_citations_consistent(s)
+    assert_every_sentence_cited(s)
