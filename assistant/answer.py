@@ -13,6 +13,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 from assistant.chat import Turn, bounded_history, standalone_query
 from assistant.citations import (
     UNTRUSTED_NOTE,
@@ -159,9 +161,9 @@ class Engine:
             yield Answer(answer=NOT_COVERED, mode=mode, abstained=True, **base)  # type: ignore[arg-type]
             return
         if llm is None:
-            yield from self._extractive(question, query, result.hits, base, setup_error)
+            yield from self._extractive(question, result, base, setup_error)
             return
-        yield from self._with_llm(llm, question, query, result.hits, turns, base)
+        yield from self._with_llm(llm, question, result, turns, base)
 
     # -- LLM mode ---------------------------------------------------------------------------------
     def messages(self, question: str, sources: Sequence[Source], history: Sequence[Turn]) -> list[dict[str, str]]:
@@ -183,14 +185,13 @@ class Engine:
         self,
         llm: Any,
         question: str,
-        query: str,
-        hits: Sequence[PaperHit],
+        result: SearchResult,
         history: Sequence[Turn],
         base: dict[str, Any],
     ) -> Iterator[str | Answer]:
         from assistant.llm import stream_chat
 
-        sources = number_sources(hits)
+        sources = number_sources(result.hits)
         raw = ""
         pending = ""
         deciding = True  # until we know the reply is not the "not in sources" sentinel
@@ -209,7 +210,7 @@ class Engine:
                 if safe:
                     yield _clean_piece(safe, sources)
         except LLMError as exc:
-            yield from self._extractive(question, query, hits, base, str(exc))
+            yield from self._extractive(question, result, base, str(exc))
             return
         text = raw.strip()
         if text.startswith(SENTINEL) or (_NO_ANSWER.search(text) and not cited_numbers(text)):
@@ -222,7 +223,7 @@ class Engine:
         final, cited = finalize(text, sources)
         if not cited:
             # An answer that points to no source cannot be checked against the library.
-            yield from self._extractive(question, query, hits, base, "LLM reply cited no source")
+            yield from self._extractive(question, result, base, "LLM reply cited no source")
             return
         yield Answer(answer=final, mode="llm", citations=[s.citation() for s in cited], **base)
 
@@ -230,12 +231,11 @@ class Engine:
     def _extractive(
         self,
         question: str,
-        query: str,
-        hits: Sequence[PaperHit],
+        result: SearchResult,
         base: dict[str, Any],
         fallback_reason: str | None,
     ) -> Iterator[str | Answer]:
-        text, citations = self.compose_extractive(query, hits)
+        text, citations = self.compose_extractive(result.query, result.hits, result.query_vec)
         if not citations:
             yield NOT_COVERED
             yield Answer(
@@ -251,13 +251,18 @@ class Engine:
             **{**base, "model": ""},
         )
 
-    def compose_extractive(self, query: str, hits: Sequence[PaperHit]) -> tuple[str, list[Citation]]:
+    def compose_extractive(
+        self, query: str, hits: Sequence[PaperHit], query_vec: np.ndarray | None = None
+    ) -> tuple[str, list[Citation]]:
         """An answer from the papers' own sentences: a lead from the best paper, then supporting and
-        contrasting sentences from other papers, each followed by its [n]."""
-        candidates = sentences_of_hits(hits, chunks_per_paper=2)
+        contrasting sentences from other papers, each followed by its [n].
+
+        The lead may come from the best paper's two best chunks; other papers offer only their best
+        chunk (sentence embedding is the cost of an offline answer)."""
+        candidates = sentences_of_hits(hits[:1], chunks_per_paper=2) + sentences_of_hits(hits[1:], chunks_per_paper=1)
         if not candidates:
             return "", []
-        qvec = self.embedder.embed_query(query)
+        qvec = query_vec if query_vec is not None else self.embedder.embed_query(query)
         prior = _paper_prior(hits)
         lead_pid = hits[0].paper.id
         lead_pool = [s for s in candidates if s.paper_id == lead_pid]

@@ -6,6 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from assistant.embeddings import Embedder
 from assistant.library import Library
 from assistant.models import Evidence, Paper, PaperHit
@@ -28,6 +30,7 @@ class SearchResult:
     query: str
     hits: list[PaperHit]
     best_dense: float  # highest cosine of any chunk: the retrieval confidence used for abstention
+    query_vec: np.ndarray | None = None  # the embedded query, reused by sentence selection
 
     @property
     def papers(self) -> list[Paper]:
@@ -104,4 +107,4 @@ class Retriever:
                 )
             )
         best = max(cosine.values(), default=0.0)
-        return SearchResult(query=query, hits=hits, best_dense=best)
+        return SearchResult(query=query, hits=hits, best_dense=best, query_vec=qvec)
