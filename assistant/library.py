@@ -524,8 +524,14 @@ class Library:
         except Exception:
             return 1000
 
-    def write(self, items: Sequence[tuple[Paper, list[Chunk], np.ndarray]]) -> int:
-        """Upsert papers with their chunks and vectors; old chunks of a changed paper are removed."""
+    def write(
+        self, items: Sequence[tuple[Paper, list[Chunk], np.ndarray]], hashes: Sequence[str] | None = None
+    ) -> int:
+        """Upsert papers with their chunks and vectors; old chunks of a changed paper are removed.
+
+        `hashes` (import): the content hash each paper had where it was exported from; its record
+        has no body sections, so recomputing would give another hash than re-ingesting the source.
+        """
         if not self._lock.held:
             raise LibraryError("write() must run inside `with library.writing():`")
         if not items:
@@ -540,8 +546,8 @@ class Library:
         docs: list[str] = []
         metas: list[dict[str, Any]] = []
         vecs: list[np.ndarray] = []
-        for paper, chunks, emb in items:
-            h = paper.content_hash()
+        content_hashes = list(hashes) if hashes is not None else [p.content_hash() for p, _, _ in items]
+        for (paper, chunks, emb), h in zip(items, content_hashes):
             for chunk in chunks:
                 ids.append(chunk.id)
                 docs.append(chunk.text)
@@ -566,8 +572,8 @@ class Library:
         for i in range(0, len(stale), step):
             self.collection.delete(ids=stale[i : i + step])
         self.bm25.remove(stale)
-        for paper, chunks, _ in items:
-            self.manifest.put(paper.record(), paper.content_hash(), [c.id for c in chunks])
+        for (paper, chunks, _), h in zip(items, content_hashes):
+            self.manifest.put(paper.record(), h, [c.id for c in chunks])
             self.bm25.add((c.id, embedding_text(paper.title, c.text)) for c in chunks)
         return len(ids)
 

@@ -191,6 +191,7 @@ def reindex() -> None:
 
 def _register_commands() -> None:
     """Command groups live in sibling modules; importing one registers its commands on `app`."""
+    import ui.cli_admin  # noqa: F401  export, import
     import ui.cli_answers  # noqa: F401  search, ask, chat, eval
     import ui.cli_reports  # noqa: F401  compare, summarize
 
