@@ -74,10 +74,9 @@ def clean_markdown(text: str, allowed_urls: Iterable[str] = ()) -> str:
     return clean_output(text, {u for u in allowed_urls if safe_url(u)})
 
 
-def model_markdown(text: str, allowed_urls: Iterable[str] = (), container: object | None = None) -> None:
+def model_markdown(text: str, allowed_urls: Iterable[str] = ()) -> None:
     """Render model (or extractive) output as Markdown, only after cleaning."""
-    target = container if container is not None else st
-    target.markdown(clean_markdown(text, allowed_urls))  # type: ignore[attr-defined]
+    st.markdown(clean_markdown(text, allowed_urls))
 
 
 def plain(text: str) -> None:

@@ -96,7 +96,8 @@ def stats(papers: list[Paper], chunk_total: int) -> None:
     cols = st.columns(4)
     cols[0].metric("Papers", len(papers))
     cols[1].metric("Chunks", chunk_total)
-    cols[2].metric("Years", f"{min(years)}–{max(years)}" if years else "–")
+    span = "–" if not years else str(min(years)) if min(years) == max(years) else f"{min(years)}–{max(years)}"
+    cols[2].metric("Years", span)
     cols[3].metric("Source files", len(files))
     if papers:
         kinds = Counter(render.source_kind(p.source) for p in papers)
@@ -179,7 +180,15 @@ def upload(lib: Library) -> None:
             hide_index=True,
             width="stretch",
             key="upload_results_table",
-            column_config={"reason": st.column_config.TextColumn("Reason", width="large")},
+            column_config={
+                "file": "File",
+                "result": "Result",
+                "added": "Added",
+                "updated": "Updated",
+                "unchanged": "Unchanged",
+                "errors": "Errors",
+                "reason": st.column_config.TextColumn("Reason", width="large"),
+            },
         )
 
 
