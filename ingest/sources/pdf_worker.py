@@ -261,6 +261,11 @@ def parse_pdf(data: bytes, max_pages: int, max_chars: int) -> dict[str, Any]:
     except FileNotDecryptedError as exc:
         raise PdfProblem("encrypted PDF: it needs a password; save an unencrypted copy") from exc
     except LimitReachedError as exc:
+        # pypdf also reports reference loops as a "limit": that file is corrupt, not a bomb.
+        if re.search(r"loop|cyclic", str(exc), re.IGNORECASE):
+            found = re.search(r"IndirectObject\((\d+), (\d+)", str(exc))
+            which = f" (object {found.group(1)} {found.group(2)} R refers to itself)" if found else ""
+            raise PdfProblem(f"corrupt PDF: circular object references{which}") from exc
         raise PdfProblem(f"PDF exceeded pypdf's decompression limit (a compression bomb?): {exc}") from exc
     except read_errors as exc:
         raise PdfProblem(f"corrupt PDF, cannot read it: {_clean(str(exc))[:200] or type(exc).__name__}") from exc
