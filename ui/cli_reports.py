@@ -71,8 +71,9 @@ def compare(
     if paper and query.strip():
         _fail("use either --paper or --query, not both")
     engine = _engine()
+    retriever = engine.retriever if query.strip() else None  # named papers need no model for this step
     papers = select_papers(
-        engine.library, paper_ids=paper or [], query=query, max_papers=max_papers, retriever=engine.retriever
+        engine.library, paper_ids=paper or [], query=query, max_papers=max_papers, retriever=retriever
     )
     result = run_compare(papers, engine.library, engine.embedder, engine.settings, aspects)
     _note_fallback(result.fallback_reason)
