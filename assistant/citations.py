@@ -242,3 +242,28 @@ def first_citation_order(texts: Iterable[str]) -> list[int]:
         for n in cited_numbers(text):
             seen.setdefault(n, None)
     return list(seen)
+
+
+def cited_sentences(text: str) -> list[str]:
+    """Sentences of generated text; a marker written after a sentence's period stays with it."""
+    from assistant.extract import split_sentences
+
+    out: list[str] = []
+    for s in split_sentences(text):
+        lead = re.match(r"^((?:\[\d+\])+)\s*", s)
+        if lead and out:
+            out[-1] += " " + lead.group(1)
+            s = s[lead.end() :]
+        if s.strip():
+            out.append(s.strip())
+    return out
+
+
+def keep_cited_sentences(text: str, valid: Iterable[int], allowed_urls: Iterable[str] = ()) -> str:
+    """Generated prose reduced to what is cited: invented markers removed, output cleaned, headings
+    dropped, and every sentence left without a valid [n] dropped. One paragraph."""
+    text = validate_markers(text, valid)
+    text = clean_output(text, allowed_urls)
+    text = re.sub(r"^\s*#+\s.*$", "", text, flags=re.MULTILINE)  # a heading is no sentence
+    text = re.sub(r"^\s*([-*+]|\d+[.)])\s+", "", text, flags=re.MULTILINE)  # list items become sentences
+    return " ".join(s for s in cited_sentences(re.sub(r"\s+", " ", text).strip()) if cited_numbers(s))

@@ -505,15 +505,12 @@ def chat_structured(
     return None
 
 
-def checked_cells(
-    reply: _PaperReply | None, src: PaperSource, aspect_names: Sequence[str]
-) -> tuple[dict[str, Cell], int]:
-    """Cells whose quote is found verbatim in the paper; the rest "not stated". Also returns how many
-    cells were dropped for a quote the paper does not contain."""
+def checked_cells(reply: _PaperReply | None, src: PaperSource, aspect_names: Sequence[str]) -> dict[str, Cell]:
+    """Cells whose quote is found verbatim in the paper (the paper's own span is kept); a cell with
+    no quote, or a quote the paper does not contain, is "not stated"."""
     from assistant.citations import clean_output, strip_markers
 
     cells: dict[str, Cell] = {}
-    dropped = 0
     got = {k.strip().lower(): v for k, v in (reply.cells if reply else {}).items()}
     for name in aspect_names:
         item = got.get(name)
@@ -523,11 +520,10 @@ def checked_cells(
         quote = find_verbatim(item.quote or "", src.text)
         text = normalize_space(strip_markers(clean_output(item.text or "", [])))
         if quote is None or not text:
-            dropped += quote is None
             cells[name] = Cell()
             continue
         cells[name] = Cell(text=text, quote=quote)
-    return cells, dropped
+    return cells
 
 
 _SYNTH_SYSTEM = (
@@ -553,7 +549,7 @@ def _synthesis_prompt(sources: Sequence[PaperSource], rows: Sequence[dict[str, C
 def _llm_comparison(
     sources: Sequence[PaperSource], aspect_names: Sequence[str], settings: Settings, llm: Any
 ) -> Comparison:
-    from assistant.citations import cited_numbers, clean_output, validate_markers
+    from assistant.citations import keep_cited_sentences
     from assistant.llm import chat
 
     aspects = [aspect_for(a) for a in aspect_names]
@@ -566,14 +562,14 @@ def _llm_comparison(
     rows = []
     for src in sources:
         reply = chat_structured(ask, _cells_prompt(src, aspects, max_chars), _PaperReply)
-        cells, _dropped = checked_cells(reply, src, aspect_names)
-        rows.append(cells)
+        rows.append(checked_cells(reply, src, aspect_names))
     synthesis: str | None = None
     if len(sources) >= 2:
         raw = chat(llm, _synthesis_prompt(sources, rows))
-        text = validate_markers(raw, range(1, len(sources) + 1))
-        text = clean_output(text, [s.paper.url for s in sources if s.paper.url])
-        synthesis = normalize_space(text) if cited_numbers(text) else None
+        numbers = range(1, len(sources) + 1)
+        # Only cited sentences stay; an answer with none gives way to the papers' own sentences.
+        synthesis = keep_cited_sentences(raw, numbers, [s.paper.url for s in sources if s.paper.url])
+        synthesis = synthesis or distinguishing_synthesis(sources)
     papers = [ComparedPaper(id=src.paper.id, title=src.paper.title, cells=cells) for src, cells in zip(sources, rows)]
     return Comparison(aspects=list(aspect_names), papers=papers, synthesis=synthesis, mode="llm")
 

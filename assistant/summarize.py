@@ -11,7 +11,7 @@ reference and every reference is cited.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +21,12 @@ from pydantic import BaseModel, ConfigDict
 from assistant.citations import (
     UNTRUSTED_NOTE,
     Source,
-    cited_numbers,
     clean_output,
     first_citation_order,
     format_sources,
+    keep_cited_sentences,
     renumber_markers,
     strip_markers,
-    validate_markers,
 )
 from assistant.compare import (
     PaperSource,
@@ -39,7 +38,7 @@ from assistant.compare import (
 )
 from assistant.embeddings import Embedder
 from assistant.errors import LLMError, PapersError
-from assistant.extract import embed_sentences, normalize_space, split_sentences
+from assistant.extract import embed_sentences, normalize_space
 from assistant.library import Library
 from assistant.models import Paper, Reference, Summary, SummarySection
 from assistant.settings import Settings
@@ -51,6 +50,7 @@ DEFAULT_MAX_PAPERS = 12
 RELATIVE_CUTOFF = 0.6
 PER_THEME = 5  # papers a theme paragraph cites at most (the most relevant ones)
 MAX_SENTENCES = 6  # per theme paragraph
+LLM_PER_THEME = 8  # papers of a theme shown to the LLM
 
 
 # --- which papers ----------------------------------------------------------------------------------
@@ -264,12 +264,12 @@ def _sentence_scores(src: PaperSource, targets: Sequence[np.ndarray]) -> np.ndar
 
 
 def _theme_sentences(
-    theme: Theme, sources: Sequence[PaperSource], topic_vec: np.ndarray | None, used: set[str]
+    theme: Theme, sources: Mapping[int, PaperSource], topic_vec: np.ndarray | None, used: set[str]
 ) -> list[tuple[str, int]]:
     """(sentence, paper index) for a theme paragraph: each cited paper's best sentence for the topic
     and the theme, papers in order of relevance; a small theme gets a second sentence per paper."""
     targets = [theme.centroid] + ([topic_vec] if topic_vec is not None else [])
-    cited = [i for i in theme.members if sources[i].sentences][:PER_THEME]
+    cited = [i for i in theme.members if i in sources and sources[i].sentences][:PER_THEME]
     ranked: dict[int, list[int]] = {}
     for i in cited:
         scores = _sentence_scores(sources[i], targets)
@@ -323,7 +323,7 @@ def _overview_lead(topic: str, n_papers: int, themes: Sequence[Theme], cited: di
 def _extractive_parts(
     topic: str,
     papers: Sequence[Paper],
-    sources: Sequence[PaperSource],
+    sources: Mapping[int, PaperSource],
     themes: Sequence[Theme],
     topic_vec: np.ndarray | None,
 ) -> tuple[str, list[tuple[str, list[str]]]]:
@@ -340,7 +340,7 @@ def _extractive_parts(
     # Then the sentence that best states the topic (or the library's centre) in a paper's words.
     target = topic_vec if topic_vec is not None else _unit(np.mean([t.centroid for t in themes], axis=0))
     best: tuple[float, str, int] | None = None
-    leaders = [th.members[0] for th in themes] if topic_vec is None else range(min(3, len(sources)))
+    leaders = [th.members[0] for th in themes] if topic_vec is None else range(min(3, len(papers)))
     for i in leaders:
         src = sources[i]
         for j, s in enumerate(src.sentences):
@@ -399,29 +399,6 @@ def _sources(papers: Sequence[Paper], indices: Sequence[int], chars: int = 1500)
     return [Source(i + 1, papers[i], normalize_space(papers[i].abstract)[:chars] or papers[i].title) for i in indices]
 
 
-def cited_sentences(text: str) -> list[str]:
-    """Sentences of generated text, a marker placed after a sentence's period kept with that sentence."""
-    out: list[str] = []
-    for s in split_sentences(text):
-        lead = re.match(r"^((?:\[\d+\])+)\s*", s)
-        if lead and out:
-            out[-1] += " " + lead.group(1)
-            s = s[lead.end() :]
-        if s.strip():
-            out.append(s.strip())
-    return out
-
-
-def checked_paragraph(raw: str, valid: Sequence[int], papers: Sequence[Paper]) -> str:
-    """Invented markers removed, output cleaned, and every sentence left without a citation dropped."""
-    text = validate_markers(raw, valid)
-    text = clean_output(text, [papers[n - 1].url for n in valid if papers[n - 1].url])
-    text = re.sub(r"^\s*#+\s.*$", "", text, flags=re.MULTILINE)  # a heading is no sentence
-    text = re.sub(r"^\s*([-*+]|\d+[.)])\s+", "", text, flags=re.MULTILINE)  # list items become sentences
-    kept = [s for s in cited_sentences(normalize_space(text)) if cited_numbers(s)]
-    return " ".join(kept)
-
-
 def _llm_parts(
     topic: str,
     papers: Sequence[Paper],
@@ -436,11 +413,10 @@ def _llm_parts(
     def ask(messages: list[dict[str, str]]) -> str:
         return chat(llm, messages)
 
+    shown = [th.members[:LLM_PER_THEME] for th in themes]  # prompts stay bounded for big themes
     about = f'on "{topic}"' if topic else "covering a library of papers"
-    groups = "\n".join(
-        f"Theme {k + 1}: sources {', '.join(str(i + 1) for i in th.members)}" for k, th in enumerate(themes)
-    )
-    everyone = [i for th in themes for i in th.members]
+    groups = "\n".join(f"Theme {k + 1}: sources {', '.join(str(i + 1) for i in shown[k])}" for k in range(len(themes)))
+    everyone = [i for members in shown for i in members]
     outline = chat_structured(
         ask,
         [
@@ -461,18 +437,18 @@ def _llm_parts(
         plan = plans[k] if k < len(plans) else None
         heading = (_plain(plan.heading, 80) if plan else "") or theme.name
         focus = _plain(plan.focus, 300) if plan else ""
-        valid = [i + 1 for i in theme.members]
+        valid = [i + 1 for i in shown[k]]
         raw = ask(
             [
                 {"role": "system", "content": _SECTION_SYSTEM},
                 {
                     "role": "user",
                     "content": f"Summary {about}. Section: {heading}. {focus}\n{UNTRUSTED_NOTE}\n\n"
-                    f"{format_sources(_sources(papers, theme.members))}\n\nWrite the paragraph.",
+                    f"{format_sources(_sources(papers, shown[k]))}\n\nWrite the paragraph.",
                 },
             ]
         )
-        paragraph = checked_paragraph(raw, valid, papers)
+        paragraph = keep_cited_sentences(raw, valid, _urls(papers, valid))
         sections.append((heading, [paragraph] if paragraph else fb_sections[k][1]))
     digest = "\n\n".join(f"{h}: {' '.join(p)}" for h, p in sections)
     raw = ask(
@@ -486,8 +462,13 @@ def _llm_parts(
             },
         ]
     )
-    overview = checked_paragraph(raw, [i + 1 for i in everyone], papers) or fb_overview
+    numbers = [i + 1 for i in everyone]
+    overview = keep_cited_sentences(raw, numbers, _urls(papers, numbers)) or fb_overview
     return title, overview, sections
+
+
+def _urls(papers: Sequence[Paper], numbers: Sequence[int]) -> list[str]:
+    return [papers[n - 1].url for n in numbers if papers[n - 1].url]
 
 
 def _plain(text: str, limit: int) -> str:
@@ -549,10 +530,13 @@ def summarize(
     """A themed, cited summary of the papers on `topic` (the whole library when empty)."""
     topic = normalize_space(topic or "")
     papers = summary_papers(library, retriever, topic, max_papers, settings)
-    sources = paper_sources(library, papers)
-    embed_sources(embedder, sources)
     vectors = paper_vectors(embedder, papers)
     themes = build_themes(papers, vectors, ranked=bool(topic))
+    # Sentences only of the papers a paragraph may cite: a whole library stays cheap to summarise.
+    wanted = sorted({i for th in themes for i in th.members[: PER_THEME + 2]} | set(range(min(3, len(papers)))))
+    loaded = paper_sources(library, [papers[i] for i in wanted])
+    embed_sources(embedder, loaded)
+    sources = dict(zip(wanted, loaded))
     topic_vec = embedder.embed_query(topic) if topic else None
     overview, sections = _extractive_parts(topic, papers, sources, themes, topic_vec)
     title = default_title(topic, len(papers))

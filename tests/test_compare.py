@@ -190,6 +190,7 @@ def test_llm_cells_are_checked_against_the_paper(
     synthesis = result.synthesis or ""
     assert "[1]" in synthesis and "[2]" in synthesis and "[7]" not in synthesis
     assert "<img" not in synthesis and "evil.example" not in synthesis
+    assert "See" not in synthesis  # left without a citation once the link is gone: dropped
     assert len(llm_server.chat_requests) == 3  # one per paper, one synthesis
 
 

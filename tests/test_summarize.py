@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from markdown_it import MarkdownIt
 
-from assistant.citations import cited_numbers
+from assistant.citations import cited_numbers, cited_sentences, keep_cited_sentences
 from assistant.errors import PapersError
 from assistant.extract import normalize_space
 from assistant.library import Library
@@ -20,8 +20,6 @@ from assistant.models import Reference, Summary, SummarySection
 from assistant.retrieve import Retriever
 from assistant.settings import get_settings
 from assistant.summarize import (
-    checked_paragraph,
-    cited_sentences,
     cluster,
     summarize,
     summary_bibtex,
@@ -186,15 +184,12 @@ def test_bibtex_export_round_trips() -> None:
     assert "url" not in {f.key for f in entries[1].fields}  # a javascript: URL is no URL
 
 
-def test_checked_paragraph_drops_uncited_sentences_and_invented_markers() -> None:
-    from assistant.models import Paper
-
-    papers = [Paper(id=f"p{i}", title=f"Paper {i}", url=f"https://example.org/{i}") for i in range(1, 4)]
+def test_keep_cited_sentences_drops_uncited_sentences_and_invented_markers() -> None:
     raw = (
         "## Heading\nFirst claim [1]. An uncited claim. Second claim [2][9]. "
         "Only invented [9]. ![x](http://evil.example/x.png) Third claim. [3]"
     )
-    out = checked_paragraph(raw, [1, 2, 3], papers)
+    out = keep_cited_sentences(raw, [1, 2, 3], ["https://example.org/1"])
     assert out == "First claim [1]. Second claim [2]. Third claim. [3]"
 
 
