@@ -16,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts mention [n] citations; rich markup would swallow them
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
