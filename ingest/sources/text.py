@@ -14,10 +14,25 @@ def _decode_line(line: bytes) -> str:
         return line.decode("latin-1")
 
 
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
 def decode_bytes(data: bytes) -> str:
-    """UTF-8 (BOM or not); a file that mixes in cp1252/latin-1 lines is decoded line by line, not refused."""
+    """UTF-8 (BOM or not); a file that mixes in cp1252/latin-1 lines is decoded line by line, not refused.
+    UTF-16/32 only with a byte-order mark (Excel's "Unicode text" export has one)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                break
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
