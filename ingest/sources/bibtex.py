@@ -22,13 +22,52 @@ def _latex() -> Any:
     return LatexNodes2Text(math_mode="text", strict_latex_spaces=False)
 
 
+_PIECE = 4000  # characters; pylatexenc's time grows with the square of its input's length
+
+
 def clean_latex(value: str) -> str:
-    """`Caf\\'{e} {PDE}-Refiner` → `Café PDE-Refiner`; falls back to brace stripping on odd input."""
+    """`Caf\\'{e} {PDE}-Refiner` → `Café PDE-Refiner`; falls back to brace stripping on odd input.
+
+    A long value is converted in pieces cut between top-level words, so a huge field costs linear
+    time (a 500,000-character abstract took pylatexenc minutes in one go)."""
+    pieces = _top_level_pieces(value) if len(value) > _PIECE else [value]
+    return " ".join(p for p in (_clean_piece(piece) for piece in pieces) if p)
+
+
+def _clean_piece(value: str) -> str:
     try:
+        if len(value) > 4 * _PIECE:  # one group too long to cut: plain stripping, still linear
+            raise ValueError(value[:20])
         text = str(_latex().latex_to_text(value))
     except Exception:  # pylatexenc is lenient, but a pathological field must not drop the entry
         text = re.sub(r"\\[a-zA-Z]+\s*|[{}\\]", "", value)
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _top_level_pieces(value: str) -> list[str]:
+    """`value` cut at whitespace outside braces and math, into pieces of about _PIECE characters."""
+    pieces: list[str] = []
+    depth = 0
+    math = False
+    start = 0
+    i = 0
+    while i < len(value):
+        ch = value[i]
+        if ch == "\\":
+            i += 2  # an escaped brace or dollar is text
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(0, depth - 1)
+        elif ch == "$":
+            math = not math
+        elif ch.isspace() and depth == 0 and not math and i - start >= _PIECE:
+            pieces.append(value[start:i])
+            start = i + 1
+        i += 1
+    pieces.append(value[start:])
+    return pieces
 
 
 def _split_top_level(value: str, sep: re.Pattern[str]) -> list[str]:
@@ -92,15 +131,24 @@ def _unescape(value: str) -> str:
     return re.sub(r"\\([_%&#~])", r"\1", value).replace("{", "").replace("}", "").strip()
 
 
+def _check_length(key: str, size: int, max_chars: int) -> None:
+    if size > max_chars:
+        raise ValueError(
+            f"entry {key!r}: abstract is {size:,} characters, over the limit of {max_chars:,} (PAPERS_MAX_PAPER_CHARS)"
+        )
+
+
 def entry_to_paper(key: str, fields: dict[str, str], source: str, max_chars: int) -> Paper:
     title = clean_latex(_field(fields, "title"))
     if not title:
         raise ValueError(f"entry {key!r} has no title")
-    abstract = clean_latex(_field(fields, "abstract"))
+    raw_abstract = _field(fields, "abstract")
+    # Checked before the LaTeX conversion too: converting a huge field is the slow part.
+    _check_length(key, len(re.sub(r"\s+", " ", raw_abstract)), max_chars)
+    abstract = clean_latex(raw_abstract)
     if not abstract:
         raise ValueError(f"entry {key!r} has no abstract")
-    if len(abstract) > max_chars:
-        raise ValueError(f"entry {key!r}: abstract is over the limit of {max_chars:,} characters")
+    _check_length(key, len(abstract), max_chars)
     year_m = re.search(r"\b(1[89]\d\d|2\d\d\d)\b", _field(fields, "year", "date"))
     doi = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", _unescape(_field(fields, "doi")), flags=re.IGNORECASE)
     arxiv_id = ""
