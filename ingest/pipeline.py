@@ -13,6 +13,7 @@ from assistant.library import Library
 from assistant.models import Chunk, IngestReport, LoadError, Paper
 from assistant.settings import Settings
 from ingest.chunking import chunk_paper
+from ingest.sources.text import scrub_fields
 
 Progress = Callable[[int, int, str], None]
 
@@ -25,6 +26,8 @@ def collect(items: Iterable[Paper | LoadError], report: IngestReport) -> list[Pa
         if isinstance(item, LoadError):
             report.errors.append(item)
             continue
+        # Every source passes here: one place keeps unencodable and control characters out of the library.
+        item = Paper.model_validate(scrub_fields(item.model_dump()))
         if item.id in seen:
             # "file:line" from the line-based loaders; "arxiv:ID" and plain paths stay whole.
             src, sep, line = item.source.rpartition(":")
