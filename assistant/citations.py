@@ -149,6 +149,7 @@ _TAG = re.compile(
     rf"</?\s*(?:(?:{_HTML_NAMES})\b|[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9-]*)(?:[^<>]*)?/?>", re.IGNORECASE
 )
 _BARE_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]]+", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _SCHEME_URL = re.compile(r"\b(?:javascript|data|vbscript):\S*", re.IGNORECASE)
 
 
@@ -170,7 +171,7 @@ def clean_output(text: str, allowed_urls: Iterable[str] = ()) -> str:
     def ok(url: str) -> bool:
         return bool(url) and _norm_url(url) in allowed and url.lower().startswith(("http://", "https://"))
 
-    out = text
+    out = _CONTROL.sub("", text)  # ESC sequences would drive the terminal that prints this
     out = _COMMENT.sub("", out)
     prev = None
     while prev != out:  # nested or split tags ("<scr<script>ipt>") reappear after one pass
