@@ -294,3 +294,29 @@ def test_cli_reports_limits_as_lines_and_exit_codes(tmp_path: Path, cli: Any) ->
     done = cli("ingest", str(big), PAPERS_MAX_FILE_MB="-1")
     assert done.exit_code == 2 and done.stderr.startswith("error: invalid setting max_file_mb"), done.stderr
     _tried(2)
+
+
+def test_surrogates_and_control_characters_are_scrubbed_at_ingest(tmp_path: Path, embedder: Any) -> None:
+    """JSON may spell a lone surrogate (unencodable: it used to crash the whole ingest with a traceback)
+    or NUL/ESC (a terminal escape sequence once printed); the library keeps neither."""
+    from assistant.library import Library
+    from assistant.settings import get_settings
+    from ingest.pipeline import ingest
+
+    path = tmp_path / "controls.jsonl"
+    path.write_text(
+        '{"title": "Lone \\ud800 surrogate", "abstract": "Half a pair \\udc00 here.", "authors": ["A \\u0000 B"]}\n'
+        '{"title": "Escape \\u001b[2J\\u001b]52;c;cHduZWQ=\\u0007 codes", "abstract": "NUL \\u0000 and DEL \\u007f."}\n'
+    )
+    lib = Library(get_settings())
+    report = ingest([path], lib, lambda: embedder, get_settings())
+    assert (report.added, report.failed) == (2, 0), report
+    stored = {p.title: p for p in lib.papers()}
+    assert set(stored) == {"Lone  surrogate", "Escape [2J]52;c;cHduZWQ= codes"}
+    assert stored["Lone  surrogate"].abstract == "Half a pair  here."
+    assert stored["Lone  surrogate"].authors == ["A  B"]
+    assert stored["Escape [2J]52;c;cHduZWQ= codes"].abstract == "NUL  and DEL ."
+    text = " ".join(t for p in stored.values() for _, t in lib.chunks_of(p.id))
+    assert not any(ord(c) < 32 and c not in "\t\n\r" for c in text)
+    lib.close()
+    _tried(2)
