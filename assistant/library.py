@@ -141,24 +141,36 @@ class Manifest:
             self._db.executescript("DELETE FROM papers; DELETE FROM chunks;")
 
     def put(self, record: dict[str, Any], content_hash: str, chunk_ids: Sequence[str]) -> None:
+        self.put_many([(record, content_hash, chunk_ids)])
+
+    def put_many(self, entries: Sequence[tuple[dict[str, Any], str, Sequence[str]]]) -> None:
+        """One transaction for many papers: per-paper commits cost more than the rows at 10^5 papers."""
+        if not entries:
+            return
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM chunks WHERE paper_id=?", (record["id"],))
-            self._db.execute(
+            self._db.executemany("DELETE FROM chunks WHERE paper_id=?", [(r["id"],) for r, _, _ in entries])
+            self._db.executemany(
                 "INSERT OR REPLACE INTO papers VALUES(?,?,?,?,?,?,?,?,?)",
-                (
-                    record["id"],
-                    content_hash,
-                    len(chunk_ids),
-                    record.get("title", ""),
-                    record.get("year"),
-                    "; ".join(record.get("authors") or []),
-                    ", ".join(record.get("tags") or []),
-                    record.get("source", ""),
-                    json.dumps(record, ensure_ascii=False),
-                ),
+                [
+                    (
+                        record["id"],
+                        content_hash,
+                        len(chunk_ids),
+                        record.get("title", ""),
+                        record.get("year"),
+                        "; ".join(record.get("authors") or []),
+                        ", ".join(record.get("tags") or []),
+                        record.get("source", ""),
+                        json.dumps(record, ensure_ascii=False),
+                    )
+                    for record, content_hash, chunk_ids in entries
+                ],
             )
-            self._db.executemany("INSERT OR REPLACE INTO chunks VALUES(?,?)", [(c, record["id"]) for c in chunk_ids])
+            self._db.executemany(
+                "INSERT OR REPLACE INTO chunks VALUES(?,?)",
+                [(c, record["id"]) for record, _, chunk_ids in entries for c in chunk_ids],
+            )
             self._db.execute("COMMIT")
 
     def delete(self, paper_id: str) -> list[str]:
@@ -401,9 +413,12 @@ class Library:
             manifest = self._disk_manifest if owned else Manifest(None)
             bm25 = BM25Index()
             manifest.clear()
-            for record, h, rows in keep:
-                manifest.put(record, h, [cid for cid, _, _ in rows])
-                bm25.add((cid, embedding_text(record.get("title", ""), doc)) for cid, doc, _ in rows)
+            # Whole-library batches: BM25 grows its arrays per add() call, so one call per paper
+            # would be quadratic in the library size.
+            manifest.put_many([(record, h, [cid for cid, _, _ in rows]) for record, h, rows in keep])
+            bm25.add(
+                (cid, embedding_text(record.get("title", ""), doc)) for record, _, rows in keep for cid, doc, _ in rows
+            )
             gen = self.generation
             bm25.generation = gen
             manifest.set_meta("generation", gen)
@@ -524,9 +539,7 @@ class Library:
         except Exception:
             return 1000
 
-    def write(
-        self, items: Sequence[tuple[Paper, list[Chunk], np.ndarray]], hashes: Sequence[str] | None = None
-    ) -> int:
+    def write(self, items: Sequence[tuple[Paper, list[Chunk], np.ndarray]], hashes: Sequence[str] | None = None) -> int:
         """Upsert papers with their chunks and vectors; old chunks of a changed paper are removed.
 
         `hashes` (import): the content hash each paper had where it was exported from; its record
@@ -572,9 +585,10 @@ class Library:
         for i in range(0, len(stale), step):
             self.collection.delete(ids=stale[i : i + step])
         self.bm25.remove(stale)
-        for (paper, chunks, _), h in zip(items, content_hashes):
-            self.manifest.put(paper.record(), h, [c.id for c in chunks])
-            self.bm25.add((c.id, embedding_text(paper.title, c.text)) for c in chunks)
+        self.manifest.put_many(
+            [(p.record(), h, [c.id for c in chunks]) for (p, chunks, _), h in zip(items, content_hashes)]
+        )
+        self.bm25.add((c.id, embedding_text(p.title, c.text)) for p, chunks, _ in items for c in chunks)
         return len(ids)
 
     def remove(self, paper_ids: Sequence[str]) -> list[str]:
