@@ -192,15 +192,19 @@ class Engine:
         from assistant.llm import stream_chat
 
         sources = number_sources(result.hits)
+        valid = {s.n for s in sources}
         raw = ""
         pending = ""
-        deciding = True  # until we know the reply is not the "not in sources" sentinel
+        # Nothing is shown until the reply is known not to be the "not in sources" sentinel and cites
+        # a real source: a reply that cites none (one obeying an order planted in a paper, say) is
+        # replaced by the extractive answer, so not even its first words may stream out.
+        deciding = True
         try:
             for token in stream_chat(llm, self.messages(question, sources, history)):
                 raw += token
                 if deciding:
                     head = raw.lstrip()
-                    if SENTINEL.startswith(head) or head.startswith(SENTINEL):
+                    if SENTINEL.startswith(head) or head.startswith(SENTINEL) or not valid & set(cited_numbers(raw)):
                         continue
                     deciding = False
                     pending = raw
