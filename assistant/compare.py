@@ -239,9 +239,23 @@ _CITES_OTHERS = re.compile(r"\[\s*\d+(\s*[,–-]\s*\d+)*\s*\]")
 
 def usable_sentence(sentence: str, min_words: int = 6, max_words: int = 80) -> bool:
     """Long enough to say something, short enough for a cell; no links; no "[12]"-style citations of
-    the paper's own bibliography (they would read as citations of ours)."""
+    the paper's own bibliography (they would read as citations of ours); nothing output cleaning
+    would change (HTML, images, control characters), so a quoted cell is both verbatim and clean."""
     n = len(sentence.split())
-    return min_words <= n <= max_words and not _URLISH.search(sentence) and not _CITES_OTHERS.search(sentence)
+    return (
+        min_words <= n <= max_words
+        and not _URLISH.search(sentence)
+        and not _CITES_OTHERS.search(sentence)
+        and is_clean(sentence)
+    )
+
+
+def is_clean(text: str, *, bare_urls: bool = False) -> bool:
+    """Output cleaning would leave `text` as it is (`bare_urls`: plain URLs in it do not count)."""
+    from assistant.citations import clean_output
+
+    allowed = re.findall(r"https?://[^\s<>()\[\]]+", text) if bare_urls else []
+    return normalize_space(clean_output(text, allowed)) == normalize_space(text)
 
 
 def paper_sources(library: Library, papers: Sequence[Paper]) -> list[PaperSource]:
@@ -518,6 +532,8 @@ def checked_cells(reply: _PaperReply | None, src: PaperSource, aspect_names: Seq
             cells[name] = Cell()
             continue
         quote = find_verbatim(item.quote or "", src.text)
+        # A quoted <img> or script is no evidence; a paper's own project URL may be quoted.
+        quote = quote if quote is not None and is_clean(quote, bare_urls=True) else None
         text = normalize_space(strip_markers(clean_output(item.text or "", [])))
         if quote is None or not text:
             cells[name] = Cell()
