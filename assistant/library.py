@@ -23,16 +23,18 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import numpy as np
 
-from assistant.bm25 import BM25Index
 from assistant.embeddings import canonical_model_name, embedding_text
 from assistant.errors import LibraryBusyError, LibraryError, ModelMismatchError
 from assistant.models import Chunk, Paper
 from assistant.settings import Settings
+
+if TYPE_CHECKING:  # scipy (under BM25) loads only when the index is used: `papers list` never needs it
+    from assistant.bm25 import BM25Index
 
 _PAGE = 2000
 
@@ -279,10 +281,16 @@ def _make_client(settings: Settings) -> Any:
 
 
 class Library:
+    """Opening is lazy where it can be: an embedded library whose manifest was left clean by the last
+    writer answers `count`, `hashes`, `papers`, `filter_ids` from the manifest alone, and Chroma (a
+    second of imports) and the BM25 index are opened on first use. So `papers list` and an unchanged
+    re-ingest never start Chroma. Every writer of an embedded library marks the manifest dirty before
+    touching Chroma, so a clean manifest stamped with the last generation is what Chroma holds; a
+    server library is always opened, since other clients write there without our manifest."""
+
     def __init__(self, settings: Settings, *, check_model: bool = True) -> None:
         self.settings = settings
         self.model_name = canonical_model_name(settings.embed_model)
-        self.client = _make_client(settings)
         self.location = settings.chroma_url or str(settings.data_dir / "chroma")
         key = settings.collection
         if settings.chroma_url:
@@ -290,15 +298,72 @@ class Library:
         self.cache_dir = settings.data_dir / "cache" / key
         self._lock = _WriteLock(settings.data_dir / "write.lock", settings.lock_timeout_s)
         self._mutex = threading.RLock()
-        self._recover_reindex()
-        self.collection = self._get_collection(settings.collection)
-        if check_model:
-            self.check_model()
+        self._client: Any = None
+        self._collection: Any = None
+        self._bm25: BM25Index | None = None
+        self._opened = self._opening = False
         self._disk_manifest = Manifest(self.cache_dir / "manifest.sqlite")
         self.manifest = self._disk_manifest
         self._outer_write = False
-        self.bm25 = BM25Index()
-        self._sync()
+        if self._manifest_trusted():
+            if check_model:
+                self._check(self.manifest.get_meta("embed_model"), self.manifest.get_meta("embed_dim"))
+        else:
+            self._open(check_model)
+
+    def _manifest_trusted(self) -> bool:
+        m = self._disk_manifest
+        return (
+            not self.settings.chroma_url
+            and (self.settings.data_dir / "chroma" / "chroma.sqlite3").exists()
+            and m.get_meta("dirty") == "0"
+            and bool(m.get_meta("generation"))
+            and m.get_meta("embed_model") is not None
+        )
+
+    def _open(self, check_model: bool = False) -> None:
+        """Connect to Chroma and load (or rebuild) the BM25 index; other threads wait until it is done."""
+        with self._mutex:
+            if self._opened or self._opening:  # done, or this thread is inside the opening
+                return
+            self._opening = True
+            try:
+                self._client = _make_client(self.settings)
+                self._recover_reindex()
+                self._collection = self._get_collection(self.settings.collection)
+                if check_model:
+                    self.check_model()
+                self._sync()
+                self._opened = True
+            finally:
+                self._opening = False
+
+    @property
+    def client(self) -> Any:
+        if not self._opened:
+            self._open()
+        return self._client
+
+    @property
+    def collection(self) -> Any:
+        if not self._opened:
+            self._open()
+        return self._collection
+
+    @collection.setter
+    def collection(self, value: Any) -> None:
+        self._collection = value
+
+    @property
+    def bm25(self) -> BM25Index:
+        if not self._opened:
+            self._open()
+        assert self._bm25 is not None
+        return self._bm25
+
+    @bm25.setter
+    def bm25(self, value: BM25Index) -> None:
+        self._bm25 = value
 
     # -- opening ----------------------------------------------------------------
     def _get_collection(self, name: str) -> Any:
@@ -326,8 +391,9 @@ class Library:
 
     def check_model(self, dim: int | None = None) -> None:
         meta = self.meta
-        built = meta.get("embed_model")
-        built_dim = meta.get("embed_dim")
+        self._check(meta.get("embed_model"), meta.get("embed_dim"), dim)
+
+    def _check(self, built: Any, built_dim: Any, dim: int | None = None) -> None:
         if (built and built != self.model_name) or (dim and built_dim and int(built_dim) != dim):
             raise ModelMismatchError(
                 f"the library at {self.location} was built with embedding model {built!r}"
@@ -347,6 +413,8 @@ class Library:
 
     def _sync(self) -> None:
         gen = self.generation
+        from assistant.bm25 import BM25Index
+
         cached = BM25Index.load(self.cache_dir)
         if (
             cached is not None
@@ -357,6 +425,14 @@ class Library:
             self.bm25 = cached
             return
         self._rebuild_from_chroma()
+
+    def _stamp_manifest(self, manifest: Manifest, generation: str) -> None:
+        """The manifest now mirrors Chroma at `generation` (and records the model, for lazy opens)."""
+        meta = self.meta
+        manifest.set_meta("embed_model", str(meta.get("embed_model") or ""))
+        manifest.set_meta("embed_dim", str(meta.get("embed_dim") or ""))
+        manifest.set_meta("generation", generation)
+        manifest.set_meta("dirty", "0")
 
     def refresh_if_stale(self) -> None:
         """Another process (or a team-mate on the server) may have written since we opened."""
@@ -411,6 +487,8 @@ class Library:
                     self.collection.delete(ids=orphans[i : i + _PAGE])
                 self._set_meta(generation=uuid.uuid4().hex)
             manifest = self._disk_manifest if owned else Manifest(None)
+            from assistant.bm25 import BM25Index
+
             bm25 = BM25Index()
             manifest.clear()
             # Whole-library batches: BM25 grows its arrays per add() call, so one call per paper
@@ -421,8 +499,7 @@ class Library:
             )
             gen = self.generation
             bm25.generation = gen
-            manifest.set_meta("generation", gen)
-            manifest.set_meta("dirty", "0")
+            self._stamp_manifest(manifest, gen)
             if owned:
                 with contextlib.suppress(OSError):
                     bm25.save(self.cache_dir)
@@ -530,8 +607,7 @@ class Library:
                 self._set_meta(generation=gen)
                 self.bm25.generation = gen
                 self.bm25.save(self.cache_dir)
-                self.manifest.set_meta("generation", gen)
-                self.manifest.set_meta("dirty", "0")
+                self._stamp_manifest(self.manifest, gen)
 
     def _max_batch(self) -> int:
         try:
@@ -610,6 +686,7 @@ class Library:
         name = self.settings.collection
         tmp_name = name + "__reindex"
         with self._mutex, self._writer_lock():
+            self._disk_manifest.set_meta("dirty", "1")  # Chroma is about to change under the manifest
             rows = list(self._iter_chroma(["documents", "metadatas"]))
             with contextlib.suppress(Exception):
                 self.client.delete_collection(tmp_name)
