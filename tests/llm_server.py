@@ -38,7 +38,7 @@ class Reply:
     text: str = ""
     status: int = 200
     delay_s: float = 0.0  # sleep before answering (beyond the client timeout → timeout)
-    cut_after: int | None = None  # streaming: close the socket after this many content chunks
+    cut_after: int | None = None  # close the socket after this many content chunks (non-streaming: mid-body)
     chunk_chars: int = 6  # streaming: characters per content chunk
     headers: dict[str, str] = field(default_factory=dict)  # e.g. {"Retry-After": "0"}
     error_in_stream: bool = False  # streaming: send an error object instead of finishing
@@ -252,6 +252,9 @@ class LLMServer:
                 if body.get("stream"):
                     self._stream(reply, model)
                     return
+                if reply.cut_after is not None:
+                    self._cut_body(reply, model)
+                    return
                 self._json(
                     200,
                     {
@@ -270,6 +273,26 @@ class LLMServer:
                     },
                     reply.headers,
                 )
+
+            def _cut_body(self, reply: Reply, model: str) -> None:
+                """Non-streaming: the full Content-Length announced, then half the body and a hard close."""
+                data = json.dumps(
+                    {
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion",
+                        "model": model,
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text}}],
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.connection.close()
+                self.close_connection = True
 
             def _chunk(self, payload: bytes) -> None:
                 self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
