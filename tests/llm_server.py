@@ -89,6 +89,7 @@ class LLMServer:
         self.replies: deque[str | Reply | Responder] = deque()
         self.responder: Responder = default_responder
         self.embedding_faults: deque[Reply] = deque()
+        self.embed_delay_s = 0.0  # every /embeddings answer waits this long (a slow embedding server)
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
@@ -214,6 +215,7 @@ class LLMServer:
                     pass  # the client gave up (timeout test): nothing to answer
 
             def _embeddings(self, body: dict[str, Any]) -> None:
+                time.sleep(server.embed_delay_s)
                 fault = server.embedding_faults.popleft() if server.embedding_faults else None
                 if fault is not None:
                     time.sleep(fault.delay_s)

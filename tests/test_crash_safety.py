@@ -111,7 +111,11 @@ def test_sigkill_at_random_points_then_rerun(tmp_path: Path, data_dir: Path, emb
 
 
 @pytest.mark.slow
-def test_second_writer_is_told_who_holds_the_library(tmp_path: Path, data_dir: Path, embed_env) -> None:  # type: ignore[no-untyped-def]
+def test_second_writer_is_told_who_holds_the_library(
+    tmp_path: Path, data_dir: Path, embed_env, llm_server
+) -> None:  # type: ignore[no-untyped-def]
+    # A slow embedding server keeps the first writer busy for seconds, whatever the machine's load.
+    llm_server.embed_delay_s = 0.5
     corpus = write_jsonl(tmp_path / "corpus.jsonl", 400, seed=3)
     first = subprocess.Popen(
         [PAPERS, "ingest", str(corpus), "--json"],
