@@ -73,6 +73,7 @@ FAULTS: dict[str, tuple[Reply | None, set[str], set[str]]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", list(FAULTS))
 @pytest.mark.timeout(240)
 def test_llm_fault_falls_back_to_extractive(
