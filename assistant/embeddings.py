@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -62,23 +62,37 @@ def _pick_device(device: str) -> str:
 
 
 class LocalEmbedder:
-    """sentence-transformers on the local CPU/GPU; vectors are L2-normalised (cosine = dot)."""
+    """The local model on CPU/GPU; vectors are L2-normalised (cosine = dot).
+
+    A BERT + mean-pooling model (the bundled one) runs on assistant.bert_encoder: the same vectors as
+    sentence-transformers without importing it, which is 1 s instead of 4-6 s to the first vector
+    and ~300 MB less memory. Anything else goes through sentence-transformers.
+    """
 
     def __init__(self, model: str, device: str = "cpu", batch_size: int = 64) -> None:
         offline_env()
         self.name = DEFAULT_EMBED_MODEL if model in BUNDLED_ALIASES else model
         path = str(bundled_model_path()) if model in BUNDLED_ALIASES else model
+        self._bert: Any = None
+        self._st: Any = None
         try:
-            from sentence_transformers import SentenceTransformer
+            from assistant import bert_encoder
 
-            self._model = SentenceTransformer(path, device=_pick_device(device))
+            self.device = _pick_device(device)
+            if Path(path).is_dir() and bert_encoder.supports(Path(path)):
+                self._bert = bert_encoder.BertEncoder(Path(path), self.device)
+                dim: Any = self._bert.hidden
+            else:
+                from sentence_transformers import SentenceTransformer
+
+                self._st = SentenceTransformer(path, device=self.device)
+                dim = (
+                    self._st.get_embedding_dimension()
+                    if hasattr(self._st, "get_embedding_dimension")
+                    else self._st.get_sentence_embedding_dimension()
+                )
         except Exception as exc:
             raise EmbeddingError(f"cannot load embedding model {model!r}: {exc}") from exc
-        dim = (
-            self._model.get_embedding_dimension()
-            if hasattr(self._model, "get_embedding_dimension")
-            else self._model.get_sentence_embedding_dimension()
-        )
         self.dim = int(dim or 0)
         self.batch_size = batch_size
         # torch inference is thread-safe, but interleaving two big batches only thrashes 2 cores.
@@ -88,7 +102,9 @@ class LocalEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            vecs = self._model.encode(
+            if self._bert is not None:
+                return self._bert.encode(list(texts), self.batch_size)  # type: ignore[no-any-return]
+            vecs = self._st.encode(
                 list(texts),
                 batch_size=self.batch_size,
                 normalize_embeddings=True,

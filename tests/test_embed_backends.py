@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -120,8 +124,7 @@ def test_embedder_is_not_rebuilt_per_call_for_the_local_model() -> None:
 def test_device_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     torch = pytest.importorskip("torch")
     auto = get_embedder(Settings(_env_file=None, embed_device="auto"))  # type: ignore[call-arg]
-    device = str(auto._model.device)  # type: ignore[attr-defined]
-    assert device.startswith("cuda" if torch.cuda.is_available() else "cpu")
+    assert str(auto.device).startswith("cuda" if torch.cuda.is_available() else "cpu")  # type: ignore[attr-defined]
     assert auto.embed(["a sentence"]).shape == (1, 384)
     bad = papers("search", "anything", env={"PAPERS_EMBED_DEVICE": "gpu"})
     assert_one_line_error(bad, "embed_device")
@@ -129,3 +132,57 @@ def test_device_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         done = papers("search", "anything", env={"PAPERS_EMBED_DEVICE": "cuda"})
         assert_one_line_error(done, "cannot load embedding model")
 
+
+TEXTS = [
+    "Physics-informed neural networks solve partial differential equations.",
+    "Gaussian features with learnable positions replace the fixed mesh. " * 60,  # past 256 tokens: truncated
+    "Ünïcödé résumé — naïve café, 北京, emoji-free.",
+    "a",
+    "",
+]
+
+
+def _reference(path: Path, texts: list[str]) -> np.ndarray:
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(path), device="cpu")
+    return np.asarray(model.encode(texts, batch_size=2, normalize_embeddings=True), dtype=np.float32)
+
+
+def test_bundled_model_matches_sentence_transformers_without_importing_it() -> None:
+    from assistant.embeddings import LocalEmbedder, bundled_model_path
+
+    probe = (
+        "import sys, json; from assistant.embeddings import LocalEmbedder; "
+        "e = LocalEmbedder('default'); v = e.embed(json.loads(sys.argv[1])); "
+        "print(json.dumps({'st': 'sentence_transformers' in sys.modules, 'v': v.tolist(), 'dim': e.dim}))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, json.dumps(TEXTS)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["st"] is False and out["dim"] == 384
+    ours = np.asarray(out["v"], dtype=np.float32)
+    np.testing.assert_allclose(ours, _reference(bundled_model_path(), TEXTS), atol=1e-5)
+    # Batching (longest first, padded per batch) does not change a text's vector.
+    one_by_one = np.vstack([LocalEmbedder("default", batch_size=1).embed([t]) for t in TEXTS])
+    np.testing.assert_allclose(ours, one_by_one, atol=1e-5)
+
+
+def test_other_model_shapes_go_through_sentence_transformers(tmp_path: Path) -> None:
+    """A folder the torch encoder does not reproduce (CLS pooling here) is left to sentence-transformers."""
+    from assistant.embeddings import LocalEmbedder, bundled_model_path
+
+    src = bundled_model_path()
+    model = tmp_path / "cls-model"
+    shutil.copytree(src, model, ignore=shutil.ignore_patterns("model.safetensors", "1_Pooling"))
+    (model / "model.safetensors").symlink_to(src / "model.safetensors")
+    (model / "1_Pooling").mkdir()
+    pooling = json.loads((src / "1_Pooling" / "config.json").read_text())
+    pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    (model / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    embedder = LocalEmbedder(str(model))
+    assert embedder._st is not None  # the sentence-transformers path
+    vecs = embedder.embed(TEXTS)
+    np.testing.assert_allclose(vecs, _reference(model, TEXTS), atol=1e-5)
+    mean_pooled = LocalEmbedder("default").embed(TEXTS)
+    assert float((vecs[0] * mean_pooled[0]).sum()) < 0.99  # really another pooling
