@@ -48,7 +48,7 @@ def _client(settings: Settings, page_size: int) -> Any:
             return resp
 
     class _Malformed(arxiv.ArxivError):
-        pass
+        """An Atom answer the arxiv package could not make sense of."""
 
     class Client(arxiv.Client):
         def __init__(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
 import itertools
@@ -106,8 +107,7 @@ def _unclosed_quote(text: str, line: int, delimiter: str) -> bool:
     such a field at the end of the file; a strict one says so."""
     tail = "".join(itertools.islice(io.StringIO(text, newline=""), line - 1, None))
     try:
-        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True):
-            pass
+        collections.deque(csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True), maxlen=0)
     except csv.Error as exc:
         return "unexpected end of data" in str(exc)
     return False

@@ -7,6 +7,7 @@ limit is spent on the PDF rather than on the application, and it never imports t
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -363,15 +364,14 @@ def _address_space_bytes() -> int:
 
 
 def _limit_memory(memory_mb: int) -> None:
-    try:
+    # Where rlimits are unavailable the parent's time limit still bounds this child.
+    with contextlib.suppress(ImportError, ValueError, OSError):
         import resource
 
         # The budget comes on top of what the interpreter and pypdf already map: a bare Python's
         # address space differs by platform, the PDF's share should not.
         limit = _address_space_bytes() + memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ImportError, ValueError, OSError):
-        pass
 
 
 def run(path: str, max_pages: int, max_chars: int, memory_mb: int) -> dict[str, Any]:
