@@ -1,0 +1,215 @@
+"""Shared bench plumbing: paths, timing, subprocesses, goals, profiles."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+CACHE = BENCH / "cache"
+PY = sys.executable
+PAPERS = str(Path(sys.executable).parent / "papers")
+CHROMA = str(Path(sys.executable).parent / "chroma")
+DEV_QUESTIONS = BENCH / "dev_questions.jsonl"
+
+
+@dataclass
+class Goal:
+    """One goal row: value against a same-run baseline; `goal` says what counts as met."""
+
+    key: str
+    name: str
+    unit: str
+    value: float | None
+    baseline: float | None
+    baseline_name: str
+    ratio: float | None
+    goal: str
+    met: bool | None  # None: not measured (reason in note)
+    note: str = ""
+    profile: str = ""  # cProfile / memory breakdown for goals not met
+
+    def public(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("key")
+        d.pop("profile")
+        return d
+
+
+@dataclass
+class Run:
+    quick: bool
+    started: float = field(default_factory=time.time)
+    goals: list[Goal] = field(default_factory=list)
+    measurements: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # section → seconds the bench spent
+
+    def add(self, goal: Goal) -> Goal:
+        self.goals.append(goal)
+        mark = {True: "met", False: "NOT MET", None: "not measured"}[goal.met]
+        value = "—" if goal.value is None else f"{goal.value:.4g}"
+        log(f"goal {goal.name}: {value} {goal.unit} ({mark})")
+        return goal
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def pct(values: list[float], q: float) -> float:
+    """Percentile by linear interpolation (q in 0..100)."""
+    if not values:
+        return float("nan")
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def env_for(data_dir: Path | None = None, **extra: str) -> dict[str, str]:
+    """A clean product environment: offline, no LLM, this library."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERS_", "OPENAI_"))}
+    env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
+    if data_dir is not None:
+        env["PAPERS_DATA_DIR"] = str(data_dir)
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Timed:
+    seconds: float
+    returncode: int
+    stdout: str
+    stderr: str
+    first_line_s: float | None = None
+
+
+def run_timed(cmd: list[str], env: dict[str, str], timeout: float = 1800) -> Timed:
+    """Wall time from spawn to exit, and to the first stdout line."""
+    import threading
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    err_parts: list[str] = []
+    reader = threading.Thread(target=lambda: err_parts.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        first = proc.stdout.readline()
+        first_s = time.perf_counter() - t0 if first else None
+        rest = proc.stdout.read()
+        proc.wait()
+    finally:
+        timer.cancel()
+    seconds = time.perf_counter() - t0
+    reader.join()
+    return Timed(seconds, proc.returncode, first + rest, "".join(err_parts), first_s)
+
+
+def run_worker(task: str, args: list[str], env: dict[str, str], timeout: float = 1800) -> dict[str, Any]:
+    """`python -m bench.workers TASK ARGS` prints one JSON object on its last stdout line."""
+    done = run_timed([PY, "-m", "bench.workers", task, *args], env, timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench worker {task} failed ({done.returncode}): {done.stderr[-3000:]}")
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    out["_wall_s"] = done.seconds
+    return out
+
+
+def profile_top(prof_path: Path, n: int = 22) -> str:
+    """Top entries of a cProfile dump by cumulative time, without the wrapper chain above the work
+    (entries holding more than 90% of the total), then the top entries by own time."""
+    import pstats
+
+    stats = pstats.Stats(str(prof_path))
+    rows = []
+    for (file, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        where = re.sub(r"^.*/site-packages/", "", file).replace(str(ROOT) + "/", "")
+        where = re.sub(r"^.*/lib/python3\.\d+/", "", where)
+        rows.append((ct, tt, nc, f"{where}:{line}({func})" if line else f"{func}"))
+    total = max((r[0] for r in rows), default=0.0)
+    cum = [r for r in sorted(rows, key=lambda r: -r[0]) if r[0] <= 0.9 * total][:n]
+    own = sorted(rows, key=lambda r: -r[1])[:12]
+    out = [
+        f"total {total:.2f} s; by cumulative time (wrappers above 90% left out):",
+        "   cum s   own s    calls  function",
+    ]
+    out += [f"{ct:8.2f} {tt:7.2f} {nc:8d}  {name}" for ct, tt, nc, name in cum]
+    out += ["by own time:", "   cum s   own s    calls  function"]
+    out += [f"{ct:8.2f} {tt:7.2f} {nc:8d}  {name}" for ct, tt, nc, name in own]
+    return "\n".join(out)
+
+
+def machine() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
+        info["cpu"] = model.group(1).strip() if model else platform.processor()
+        mem = re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text())
+        info["memory_gb"] = round(int(mem.group(1)) / 1024 / 1024, 1) if mem else None
+        info["load_avg_at_start"] = os.getloadavg()
+    except OSError:
+        pass
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for pkg in [
+        "chromadb",
+        "torch",
+        "sentence-transformers",
+        "transformers",
+        "llama-index-core",
+        "llama-index-vector-stores-chroma",
+        "llama-index-embeddings-huggingface",
+        "onnxruntime",
+        "onnx",
+        "numpy",
+        "scipy",
+    ]:
+        try:
+            versions[pkg] = version(pkg)
+        except PackageNotFoundError:
+            versions[pkg] = None
+    info["versions"] = versions
+    return info
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
