@@ -554,13 +554,14 @@ class Library:
         self, query_vec: np.ndarray, k: int, paper_ids: set[str] | None = None
     ) -> list[tuple[str, float, str, dict[str, Any]]]:
         """(chunk id, cosine similarity, text, metadata), best first."""
-        n = self.collection.count()
-        if n == 0 or (paper_ids is not None and not paper_ids):
+        if paper_ids is not None and not paper_ids:
             return []
         where = {"paper_id": {"$in": sorted(paper_ids)}} if paper_ids is not None else None
+        # No count() first: Chroma returns what it has when asked for more, and on a server each
+        # call is a round trip (3 per search before, 2 now).
         res = self.collection.query(
             query_embeddings=[np.asarray(query_vec, dtype=np.float32).tolist()],
-            n_results=min(k, n),
+            n_results=k,
             where=where,
             include=["documents", "distances", "metadatas"],
         )
