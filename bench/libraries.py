@@ -21,6 +21,7 @@ import numpy as np
 from bench.common import CACHE, log
 
 STAMP = ".bench-stamp.json"
+FORMAT = 2  # bump when the Library's on-disk caches change, so cached bench libraries are rebuilt
 _WRITE_PAPERS = 2000
 
 
@@ -28,7 +29,7 @@ def _corpus_key() -> str:
     from bench import corpus
     from ingest.sources.seed import SEED_FILE
 
-    blob = SEED_FILE.read_bytes() + Path(corpus.__file__).read_bytes()
+    blob = SEED_FILE.read_bytes() + Path(corpus.__file__).read_bytes() + str(FORMAT).encode()
     return hashlib.sha1(blob).hexdigest()[:12]
 
 

@@ -180,6 +180,7 @@ def task_latency(args: argparse.Namespace) -> None:
         "ask": _summary(asks) if asks else None,
         "ask_abstained": abstained,
     }
+    stages["peak_before_load_mb"] = peak_rss_mb()
     if args.concurrency:
         out["load"] = _load(engine, _questions(args.concurrency * 2)[args.concurrency :], args.concurrency)
         stages["after_load_mb"] = rss_mb()
@@ -251,6 +252,12 @@ def task_onnx(args: argparse.Namespace) -> None:
     _emit(compare(Path(args.texts), Path(args.model), args.batch))
 
 
+def task_onnx_export(args: argparse.Namespace) -> None:
+    from bench.onnx_backend import export_onnx
+
+    _emit({"export_s": export_onnx(Path(args.model))})
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="bench.workers")
     sub = ap.add_subparsers(dest="task", required=True)
@@ -277,7 +284,9 @@ def main(argv: list[str] | None = None) -> None:
     o = sub.add_parser("onnx")
     o.add_argument("texts")
     o.add_argument("model")
-    o.add_argument("--batch", type=int, default=64)
+    o.add_argument("--batch", type=int, default=16)
+    oe = sub.add_parser("onnx_export")
+    oe.add_argument("model")
     args = ap.parse_args(argv)
     globals()[f"task_{args.task}"](args)
 
