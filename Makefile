@@ -39,7 +39,9 @@ lint: install
 	$(BIN)/ruff check assistant ingest ui tests bench
 	$(BIN)/mypy assistant ingest ui
 
+# onnx is needed only to export the model for the bench's ONNX Runtime comparison.
 bench: install
+	$(BIN)/python -m pip install -q onnx
 	$(BIN)/python -m bench.run
 
 # Regenerate the shipped seed data file from the seed page.
