@@ -125,56 +125,40 @@ def _dev_mrr(embedder: Any) -> float | None:
         return report.mrr_at_10
 
 
-def compare(texts_path: Path, onnx_path: Path, batch: int) -> dict[str, Any]:
+def speed(impl: str, texts_path: Path, onnx_path: Path, batch: int) -> dict[str, Any]:
+    """One encoder alone in this process (ONNX Runtime's and torch's worker threads spin after each
+    call, so two in one process slow each other down): load time, batch throughput, query latency."""
+    texts = json.loads(texts_path.read_text())
+    t0 = time.perf_counter()
+    if impl == "ort":
+        embedder: Any = OnnxEmbedder(onnx_path, batch)
+    else:
+        from assistant.embeddings import LocalEmbedder
+
+        embedder = LocalEmbedder("default", "cpu", batch)
+    load_s = time.perf_counter() - t0
+    embedder.embed(texts[:8])
+    t0 = time.perf_counter()
+    vecs = embedder.embed(texts)
+    encode_s = time.perf_counter() - t0
+    lat = []
+    for t in texts[:40]:
+        ta = time.perf_counter()
+        embedder.embed_query(t[:120])
+        lat.append(time.perf_counter() - ta)
+    return {
+        "impl": impl,
+        "load_s": load_s,
+        "texts_per_s": len(texts) / encode_s,
+        "query_ms_p50": float(np.median(lat) * 1000),
+        "vectors": vecs.tolist(),
+    }
+
+
+def quality(onnx_path: Path, batch: int) -> dict[str, Any]:
     from assistant.embeddings import LocalEmbedder
 
-    texts = json.loads(texts_path.read_text())
-    # ONNX Runtime first: loading torch afterwards then pays its own imports, as in a fresh process.
-    t0 = time.perf_counter()
-    ort_emb = OnnxEmbedder(onnx_path, batch)
-    t_ort_load = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    torch_emb = LocalEmbedder("default", "cpu", batch)
-    t_torch_load = time.perf_counter() - t0
-    torch_emb.embed(texts[:8])
-    ort_emb.embed(texts[:8])
-    # Interleaved halves so a change in machine load hits both sides alike.
-    half = len(texts) // 2
-    t_torch = t_ort = 0.0
-    a_parts, b_parts = [], []
-    for part in (texts[:half], texts[half:]):
-        ta = time.perf_counter()
-        a_parts.append(torch_emb.embed(part))
-        tb = time.perf_counter()
-        b_parts.append(ort_emb.embed(part))
-        tc = time.perf_counter()
-        t_torch += tb - ta
-        t_ort += tc - tb
-    a, b = np.vstack(a_parts), np.vstack(b_parts)
-    cos = (a * b).sum(axis=1)
-    q_torch, q_ort = [], []
-    for i, t in enumerate(texts[:40]):
-        q = t[:120]
-        # Alternate which goes first, so neither always runs on a warmer cache.
-        first, second = (torch_emb, ort_emb) if i % 2 else (ort_emb, torch_emb)
-        ta = time.perf_counter()
-        first.embed_query(q)
-        tb = time.perf_counter()
-        second.embed_query(q)
-        tc = time.perf_counter()
-        (q_torch if first is torch_emb else q_ort).append(tb - ta)
-        (q_ort if first is torch_emb else q_torch).append(tc - tb)
     return {
-        "n": len(texts),
-        "batch": batch,
-        "torch_load_s": t_torch_load,
-        "ort_load_s": t_ort_load,
-        "torch_texts_per_s": len(texts) / t_torch,
-        "ort_texts_per_s": len(texts) / t_ort,
-        "torch_query_ms_p50": float(np.median(q_torch) * 1000),
-        "ort_query_ms_p50": float(np.median(q_ort) * 1000),
-        "cosine_min": float(cos.min()),
-        "cosine_mean": float(cos.mean()),
-        "mrr_torch": _dev_mrr(torch_emb),
-        "mrr_ort": _dev_mrr(ort_emb),
+        "mrr_torch": _dev_mrr(LocalEmbedder("default", "cpu", batch)),
+        "mrr_ort": _dev_mrr(OnnxEmbedder(onnx_path, batch)),
     }

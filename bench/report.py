@@ -313,7 +313,8 @@ def _onnx_section(o: dict[str, Any] | None) -> list[str]:
     exported = "" if o["export_s"] is None else f" in {o['export_s']:.1f} s"
     return lines + [
         f"Exported with `torch.onnx.export` (TorchScript exporter, opset 17){exported}; "
-        f"same {o['n']} ingest texts, batch {o.get('batch', 16)}, interleaved halves:",
+        f"same {o['n']} ingest texts, batch {o.get('batch', 16)}, each encoder alone in its own process "
+        "(best of two alternating runs; in one process their spinning worker threads slow each other):",
         "",
         "| | torch (the product's encoder) | ONNX Runtime fp32 |",
         "|---|---|---|",

@@ -246,10 +246,16 @@ def _profiles(engine: Any, qs: list[str], directory: Path) -> dict[str, str]:
 
 
 # -- ONNX Runtime vs torch ------------------------------------------------------------------------
-def task_onnx(args: argparse.Namespace) -> None:
-    from bench.onnx_backend import compare
+def task_onnx_speed(args: argparse.Namespace) -> None:
+    from bench.onnx_backend import speed
 
-    _emit(compare(Path(args.texts), Path(args.model), args.batch))
+    _emit(speed(args.impl, Path(args.texts), Path(args.model), args.batch))
+
+
+def task_onnx_quality(args: argparse.Namespace) -> None:
+    from bench.onnx_backend import quality
+
+    _emit(quality(Path(args.model), args.batch))
 
 
 def task_onnx_export(args: argparse.Namespace) -> None:
@@ -281,10 +287,14 @@ def main(argv: list[str] | None = None) -> None:
     la.add_argument("--asks", type=int, default=20)
     la.add_argument("--concurrency", type=int, default=0)
     la.add_argument("--profile", default="")
-    o = sub.add_parser("onnx")
+    o = sub.add_parser("onnx_speed")
+    o.add_argument("impl", choices=["torch", "ort"])
     o.add_argument("texts")
     o.add_argument("model")
     o.add_argument("--batch", type=int, default=16)
+    oq = sub.add_parser("onnx_quality")
+    oq.add_argument("model")
+    oq.add_argument("--batch", type=int, default=16)
     oe = sub.add_parser("onnx_export")
     oe.add_argument("model")
     args = ap.parse_args(argv)
