@@ -105,3 +105,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_sep("-", "compass figures")
     for line in summary_lines(figures, details):
         terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real `chroma run` server for the session; tests keep apart by collection name."""
+    from tests.chroma_server import chroma_run
+
+    with chroma_run(tmp_path_factory.mktemp("chroma-server")) as url:
+        yield url

@@ -4,17 +4,10 @@ keeps its papers, chunks, vectors and search results, without re-embedding."""
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
-import pytest
 from cli_run import assert_one_line_error, papers, papers_json
 
 from assistant.library import Library
@@ -24,7 +17,6 @@ from assistant.settings import Settings
 from assistant.transfer import decode_vector, export_library, import_library
 from ingest.pipeline import ingest_papers
 
-CHROMA = Path(sys.executable).parent / "chroma"
 QUERIES = [
     "physics-informed neural networks with Gaussian features",
     "federated fine-tuning of language models on phones",
@@ -32,46 +24,6 @@ QUERIES = [
     "phase spirals in galactic disks",
     "reinforcement learning reward models",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    path = tmp_path_factory.mktemp("transfer-server")
-    port = _free_port()
-    log = (path / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"chroma run did not start: {(path / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def _server_settings(url: str, collection: str, data_dir: Path) -> Settings:
@@ -102,7 +54,7 @@ def _body_lines(path: Path) -> list[dict[str, Any]]:
 
 
 def test_round_trip_embedded_to_chroma_server(
-    seed_library: Library, embedder: Any, chroma_url: str, tmp_path: Path
+    seed_library: Library, embedder: Any, chroma_server: str, tmp_path: Path
 ) -> None:
     export = tmp_path / "library.jsonl"
     out = papers_json("export", str(export), "--json")
@@ -111,10 +63,10 @@ def test_round_trip_embedded_to_chroma_server(
     assert header["embed_model"] == seed_library.model_name and header["embed_dim"] == embedder.dim
     assert header["papers"] == 46
 
-    env = {"PAPERS_CHROMA_URL": chroma_url, "PAPERS_COLLECTION": "team_library"}
+    env = {"PAPERS_CHROMA_URL": chroma_server, "PAPERS_COLLECTION": "team_library"}
     first = papers_json("import", str(export), "--json", env=env)
     assert (first["added"], first["updated"], first["unchanged"]) == (46, 0, 0)
-    assert first["chunks"] == seed_library.chunk_count() and first["location"] == chroma_url
+    assert first["chunks"] == seed_library.chunk_count() and first["location"] == chroma_server
     again = papers_json("import", str(export), "--json", env=env)
     assert (again["added"], again["updated"], again["unchanged"], again["chunks"]) == (0, 0, 46, 0)
 
@@ -126,7 +78,7 @@ def test_round_trip_embedded_to_chroma_server(
     assert stats["papers"] == 46
     assert stats["chunks"] == stats["chroma_chunks"] == stats["bm25_chunks"] == seed_library.chunk_count()
 
-    server = Library(_server_settings(chroma_url, "team_library", tmp_path / "client"))
+    server = Library(_server_settings(chroma_server, "team_library", tmp_path / "client"))
     try:
         # The very vectors, not re-embedded ones (Chroma re-normalises cosine vectors on insert,
         # which moves the last float32 bit).
@@ -210,4 +162,3 @@ def test_imported_paper_with_sections_stays_unchanged_on_reingest(embedder: Any,
     finally:
         src.close()
         dst.close()
-
