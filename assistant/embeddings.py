@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.errors import EmbeddingError
 from assistant.settings import DEFAULT_EMBED_MODEL, Settings
+
+if TYPE_CHECKING:  # numpy loads with the first vector: `papers list` and re-ingest never need it
+    import numpy as np
 
 BUNDLED_ALIASES = {DEFAULT_EMBED_MODEL, "all-MiniLM-L6-v2", "default", ""}
 
@@ -99,6 +100,8 @@ class LocalEmbedder:
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
@@ -134,6 +137,8 @@ class OpenAIEmbedder:
         self.dim = int(self.embed(["dimension probe"]).shape[1])
 
     def _batch(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
         try:
             resp = self._client.embeddings.create(model=self.model, input=texts)
         except Exception as exc:
@@ -146,6 +151,8 @@ class OpenAIEmbedder:
         return vecs / np.maximum(norms, 1e-12)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
         items = list(texts)
         if not items:
             return np.zeros((0, self.dim), dtype=np.float32)

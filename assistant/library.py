@@ -26,14 +26,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import numpy as np
-
 from assistant.embeddings import canonical_model_name, embedding_text
 from assistant.errors import LibraryBusyError, LibraryError, ModelMismatchError
 from assistant.models import Chunk, Paper
 from assistant.settings import Settings
 
-if TYPE_CHECKING:  # scipy (under BM25) loads only when the index is used: `papers list` never needs it
+if TYPE_CHECKING:  # numpy and scipy (under BM25) load on first use: `papers list` never needs them
+    import numpy as np
+
     from assistant.bm25 import BM25Index
 
 _PAGE = 2000
@@ -554,6 +554,8 @@ class Library:
         self, query_vec: np.ndarray, k: int, paper_ids: set[str] | None = None
     ) -> list[tuple[str, float, str, dict[str, Any]]]:
         """(chunk id, cosine similarity, text, metadata), best first."""
+        import numpy as np
+
         if paper_ids is not None and not paper_ids:
             return []
         where = {"paper_id": {"$in": sorted(paper_ids)}} if paper_ids is not None else None
@@ -622,6 +624,8 @@ class Library:
         `hashes` (import): the content hash each paper had where it was exported from; its record
         has no body sections, so recomputing would give another hash than re-ingesting the source.
         """
+        import numpy as np
+
         if not self._lock.held:
             raise LibraryError("write() must run inside `with library.writing():`")
         if not items:
@@ -684,6 +688,8 @@ class Library:
 
     def reindex(self, embed: Any, progress: Any = None) -> int:
         """Re-embed every chunk with the current model into a fresh collection, then swap it in."""
+        import numpy as np
+
         name = self.settings.collection
         tmp_name = name + "__reindex"
         with self._mutex, self._writer_lock():

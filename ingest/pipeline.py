@@ -6,8 +6,6 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import numpy as np
-
 from assistant.embeddings import Embedder, embedding_text
 from assistant.library import Library
 from assistant.models import Chunk, IngestReport, LoadError, Paper
@@ -103,6 +101,8 @@ def _flush(
     known: dict[str, str],
     report: IngestReport,
 ) -> int:
+    import numpy as np  # here, not at the top: an unchanged re-ingest never needs it
+
     texts = [embedding_text(p.title, c.text) for p, chunks in pending for c in chunks]
     vecs = model.embed(texts)
     items = []
