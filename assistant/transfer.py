@@ -31,7 +31,8 @@ from assistant.models import Chunk, Paper
 FORMAT = "papers-export"
 VERSION = 1
 ENCODING = "base64-float32-le"
-_PAPERS_PER_READ = 256  # papers fetched from Chroma per request while exporting
+_PAPERS_PER_READ = 256  # papers fetched from Chroma per round while exporting
+_CHUNKS_PER_READ = 2000  # chunk ids per Chroma request
 _CHUNKS_PER_WRITE = 1000  # chunks per Library.write while importing
 
 Progress = Callable[[int, int], None]
@@ -112,11 +113,13 @@ def export_library(library: Library, path: Path, progress: Progress | None = Non
 def _paper_lines(library: Library, records: list[dict[str, Any]], dim: int) -> Iterator[tuple[str, int]]:
     ids_of = {r["id"]: library.manifest.chunk_ids(r["id"]) for r in records}
     wanted = [cid for ids in ids_of.values() for cid in ids]
-    got = library.collection.get(ids=wanted, include=["documents", "metadatas", "embeddings"])
-    rows: dict[str, tuple[str, dict[str, Any], Any]] = {
-        cid: (doc or "", dict(meta or {}), emb)
-        for cid, doc, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
-    }
+    rows: dict[str, tuple[str, dict[str, Any], Any]] = {}
+    for i in range(0, len(wanted), _CHUNKS_PER_READ):  # PDFs bring hundreds of chunks per paper
+        got = library.collection.get(
+            ids=wanted[i : i + _CHUNKS_PER_READ], include=["documents", "metadatas", "embeddings"]
+        )
+        for cid, doc, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
+            rows[cid] = (doc or "", dict(meta or {}), emb)
     for record in records:
         chunk_rows = [(cid, rows[cid]) for cid in ids_of[record["id"]] if cid in rows]
         if len(chunk_rows) != len(ids_of[record["id"]]) or not chunk_rows:

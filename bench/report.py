@@ -16,7 +16,9 @@ METHOD = """\
   real sentences drawn from different seed-corpus abstracts, titles recombine real title fragments,
   every paper distinct, deterministic.
 - **Cold ingest** = wall time of the `papers ingest corpus.jsonl --json` process on an empty data dir
-  (interpreter start, imports, model load, parsing, chunking, embedding, Chroma/BM25/manifest writes).
+  (interpreter start, imports, model load, parsing, chunking, embedding, Chroma/BM25/manifest writes),
+  best of two runs interleaved with the floor runs (floor, ingest, floor, ingest), since other load
+  on a shared machine moves single runs by 10–50%.
   **Raw encoder floor** = wall time of a process that loads the same bundled model and encodes exactly
   the texts ingest embeds (title + chunk), with the product's batch size, nothing else — measured once
   through sentence-transformers and once through the product's plain-torch encoder; the faster of the
