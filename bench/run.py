@@ -257,10 +257,16 @@ def bench_cli(run: Run, reps: int) -> None:
 
 # -- scale: latency, load, memory -----------------------------------------------------------------
 def bench_libraries(run: Run, sizes: list[int]) -> None:
-    builds = {}
+    from bench.libraries import library_dir
+
+    builds: dict[int, dict[str, Any]] = {}
     for n in sizes:
         out = run_worker("build", [str(n)], env_for(), timeout=3600)
         builds[n] = {k: v for k, v in out.items() if k != "corpus"}
+        for part in ("chroma", "cache"):
+            folder = library_dir(n) / part
+            size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.exists() else 0
+            builds[n][f"{part}_mb"] = round(size / 1e6, 1)
         log(f"lib-{n}: {'cached' if out.get('cached') else 'built'} ({out.get('build_s')}s to build)")
     run.measurements["libraries"] = builds
 
