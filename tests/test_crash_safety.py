@@ -76,7 +76,11 @@ def _check_consistent(data_dir: Path) -> tuple[int, int]:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_then_rerun(tmp_path: Path, data_dir: Path, embed_env) -> None:  # type: ignore[no-untyped-def]
+def test_sigkill_at_random_points_then_rerun(tmp_path: Path, data_dir: Path, embed_env, llm_server) -> None:  # type: ignore[no-untyped-def]
+    # The embedding server's pace, not the pipeline's (which keeps getting faster), sets how long the
+    # ingest writes: 0.1 s per 16-paper batch is >= 6.25 s for 1,000 papers, more than the 5.7 s the
+    # 10 seeded kill delays add up to, so every kill lands inside the ingest on any machine.
+    llm_server.embed_delay_s = 0.1
     corpus = write_jsonl(tmp_path / "corpus.jsonl", 1000)
     rng = random.Random(20261126)
     points: list[tuple[float, int]] = []
