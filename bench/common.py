@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -168,15 +169,13 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
     }
-    try:
+    with contextlib.suppress(OSError):  # not Linux: the report just omits CPU model and memory
         cpuinfo = Path("/proc/cpuinfo").read_text()
         model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
         info["cpu"] = model.group(1).strip() if model else platform.processor()
         mem = re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text())
         info["memory_gb"] = round(int(mem.group(1)) / 1024 / 1024, 1) if mem else None
         info["load_avg_at_start"] = os.getloadavg()
-    except OSError:
-        pass
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {}

@@ -7,6 +7,7 @@ bench/workers.py) so imports, model loads and peak memory are measured as a user
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import socket
@@ -437,11 +438,9 @@ def bench_server(run: Run, sizes: list[int], cfg: dict[str, Any]) -> None:
     try:
         deadline = time.monotonic() + 120
         while True:
-            try:
+            with contextlib.suppress(httpx.HTTPError):  # not listening yet
                 if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
                     break
-            except httpx.HTTPError:
-                pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("chroma run did not start; see bench/cache/chroma-server.log")
             time.sleep(0.3)
