@@ -101,6 +101,20 @@ def encrypted_pdf(src: Path, path: Path, user_password: str) -> Path:
     return path
 
 
+def build_pdf(objs: list[bytes], trailer_extra: bytes = b"") -> bytes:
+    """Objects 1..n with a correct xref table; object 1 is the catalog."""
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, obj in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, trailer_extra, xref)
+    return out
+
+
 def raw_pdf(content: bytes) -> bytes:
     """A minimal valid one-page PDF whose page content stream is `content` (Flate-compressed)."""
     stream = zlib.compress(content, 9)
@@ -112,16 +126,7 @@ def raw_pdf(content: bytes) -> bytes:
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for i, obj in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return out
+    return build_pdf(objs)
 
 
 _SHOW = b"BT /F1 12 Tf 72 712 Td (Hello world) Tj ET\n"

@@ -161,3 +161,12 @@ def conversation_markdown(turns: list[dict[str, object]]) -> str:
                 quoted = "\n".join("> " + md_escape(line) if line.strip() else ">" for line in c.text.splitlines())
                 out += [quoted, ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def download_buttons(files: list[tuple[str, str, str, str, str]]) -> None:
+    """Side-by-side downloads: (label, data, file name, mime type, widget key) each. `on_click="ignore"`
+    keeps a download from re-running the page, which would drop the result being downloaded."""
+    for col, (label, data, name, mime, key) in zip(st.columns(len(files)), files):
+        col.download_button(
+            label, data=data, file_name=name, mime=mime, icon=":material/download:", on_click="ignore", key=key
+        )

@@ -72,24 +72,11 @@ def show(c: Comparison, papers: dict[str, Paper]) -> None:
             for line in c.synthesis.splitlines():
                 if line.strip():
                     render.model_markdown("- " + line, [])
-    cols = st.columns(2)
-    cols[0].download_button(
-        "Download CSV",
-        data=comparison_csv(c),
-        file_name="comparison.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
-        key="compare_csv",
-    )
-    cols[1].download_button(
-        "Download Markdown",
-        data=comparison_markdown(c),
-        file_name="comparison.md",
-        mime="text/markdown",
-        icon=":material/download:",
-        on_click="ignore",
-        key="compare_md",
+    render.download_buttons(
+        [
+            ("Download CSV", comparison_csv(c), "comparison.csv", "text/csv", "compare_csv"),
+            ("Download Markdown", comparison_markdown(c), "comparison.md", "text/markdown", "compare_md"),
+        ]
     )
 
 

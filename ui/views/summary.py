@@ -40,24 +40,11 @@ def show(s: Summary) -> None:
 
 def downloads(s: Summary) -> None:
     papers = state.library().papers([r.id for r in s.references])
-    cols = st.columns(2)
-    cols[0].download_button(
-        "Download Markdown",
-        data=summary_markdown(s),
-        file_name="summary.md",
-        mime="text/markdown",
-        icon=":material/download:",
-        on_click="ignore",
-        key="summary_md",
-    )
-    cols[1].download_button(
-        "Download BibTeX",
-        data=summary_bibtex(s, papers),
-        file_name="summary.bib",
-        mime="application/x-bibtex",
-        icon=":material/download:",
-        on_click="ignore",
-        key="summary_bib",
+    render.download_buttons(
+        [
+            ("Download Markdown", summary_markdown(s), "summary.md", "text/markdown", "summary_md"),
+            ("Download BibTeX", summary_bibtex(s, papers), "summary.bib", "application/x-bibtex", "summary_bib"),
+        ]
     )
 
 
