@@ -1,6 +1,6 @@
 """Cited answers: retrieve → abstain or answer (LLM or extractive) → check citations → clean.
 
-`Engine.stream()` yields answer text as it is produced and ends with the structured `Answer`, which
+`Answerer.stream()` yields answer text as it is produced and ends with the structured `Answer`, which
 is authoritative: its text is the validated, cleaned version. When the LLM fails mid-answer the final
 Answer is the extractive one (with `fallback_reason`), so a consumer that already showed LLM text
 re-renders from the Answer.
@@ -9,7 +9,6 @@ re-renders from the Answer.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -27,9 +26,11 @@ from assistant.citations import (
 )
 from assistant.errors import LLMError
 from assistant.extract import ScoredSentence, is_contrasting, normalize_space, rank_sentences, sentences_of_hits
+from assistant.fallback import LLMSource, no_llm, resolve_llm
+from assistant.llm import ChatModel
 from assistant.models import Answer, Citation, PaperHit
 from assistant.retrieve import Filters, Retriever, SearchResult
-from assistant.settings import Settings, get_settings
+from assistant.settings import Settings
 
 NOT_COVERED = "The library does not cover this question."
 SENTINEL = "NOT_IN_SOURCES"
@@ -57,74 +58,18 @@ def _paper_prior(hits: Sequence[PaperHit]) -> dict[str, float]:
     return {h.paper.id: 1.0 / (1 + i) for i, h in enumerate(hits)}
 
 
-class Engine:
-    """Process-wide answer engine: settings, library, embedder, retriever and LLM, built lazily once.
+class Answerer:
+    """Cited answers over a retriever, with the LLM when the source gives one (else extractive).
 
-    Thread-safe: construction is guarded; a call only reads shared state.
+    Holds no state of its own besides what it is given; thread-safe as its parts are.
     """
 
-    def __init__(
-        self,
-        settings: Settings | None = None,
-        *,
-        library: Any = None,
-        embedder: Any = None,
-        llm: Any = None,
-    ) -> None:
-        self.settings = settings or get_settings()
-        self._library = library
-        self._embedder = embedder
-        self._llm = llm
-        self._llm_error: str | None = None
-        self._retriever: Retriever | None = None
-        self._lock = threading.RLock()
+    def __init__(self, settings: Settings, retriever: Retriever, llm: LLMSource = no_llm) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.embedder = retriever.embedder
+        self.llm = llm
 
-    # -- components -------------------------------------------------------------------------------
-    @property
-    def library(self) -> Any:
-        with self._lock:
-            if self._library is None:
-                from assistant.library import Library
-
-                self._library = Library(self.settings)
-            return self._library
-
-    @property
-    def embedder(self) -> Any:
-        with self._lock:
-            if self._embedder is None:
-                from assistant.embeddings import get_embedder
-
-                self._embedder = get_embedder(self.settings)
-            return self._embedder
-
-    @property
-    def retriever(self) -> Retriever:
-        with self._lock:
-            if self._retriever is None:
-                self._retriever = Retriever(self.library, self.embedder, self.settings)
-            return self._retriever
-
-    @property
-    def llm_enabled(self) -> bool:
-        return self._llm is not None or self.settings.llm_enabled
-
-    def llm(self) -> Any:
-        """The LLM, or raises LLMError when it is configured but cannot be set up."""
-        with self._lock:
-            if self._llm is None:
-                if self._llm_error:
-                    raise LLMError(self._llm_error)
-                from assistant.llm import build_llm
-
-                try:
-                    self._llm = build_llm(self.settings)
-                except LLMError as exc:
-                    self._llm_error = str(exc)
-                    raise
-            return self._llm
-
-    # -- public API -------------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> SearchResult:
         return self.retriever.search(query, k or self.settings.top_k, filters)
 
@@ -145,17 +90,11 @@ class Engine:
     ) -> Iterator[str | Answer]:
         question = question.strip()
         turns = bounded_history(list(history or []), self.settings.history_tokens)
-        llm = None
-        setup_error: str | None = None
-        if self.llm_enabled:
-            try:
-                llm = self.llm()
-            except LLMError as exc:
-                setup_error = str(exc)
+        llm, setup_error = resolve_llm(self.llm)
         query = standalone_query(question, turns, llm) if turns else question
         result = self.search(query, filters=filters)
         mode = "llm" if llm is not None else "extractive"
-        base = {"question": question, "query": query, "model": self.settings.llm_model if llm is not None else ""}
+        base = {"question": question, "query": query, "model": llm.model if llm is not None else ""}
         if not question or self.abstains(result):
             yield NOT_COVERED
             yield Answer(answer=NOT_COVERED, mode=mode, abstained=True, **base)  # type: ignore[arg-type]
@@ -183,14 +122,12 @@ class Engine:
 
     def _with_llm(
         self,
-        llm: Any,
+        llm: ChatModel,
         question: str,
         result: SearchResult,
         history: Sequence[Turn],
         base: dict[str, Any],
     ) -> Iterator[str | Answer]:
-        from assistant.llm import stream_chat
-
         sources = number_sources(result.hits)
         valid = {s.n for s in sources}
         raw = ""
@@ -200,7 +137,7 @@ class Engine:
         # replaced by the extractive answer, so not even its first words may stream out.
         deciding = True
         try:
-            for token in stream_chat(llm, self.messages(question, sources, history)):
+            for token in llm.stream(self.messages(question, sources, history)):
                 raw += token
                 if deciding:
                     head = raw.lstrip()
@@ -331,31 +268,3 @@ def _clean_piece(piece: str, sources: Sequence[Source]) -> str:
     trail = piece[len(piece.rstrip()) :]
     core, _ = finalize(piece, sources)
     return f"{lead}{core}{trail}" if core else lead + trail
-
-
-_ENGINES: dict[tuple[Any, ...], Engine] = {}
-_ENGINES_LOCK = threading.Lock()
-
-
-def get_engine(settings: Settings | None = None) -> Engine:
-    """One engine per library/model configuration in this process (the model loads once)."""
-    s = settings or get_settings()
-    key = (
-        str(s.data_dir),
-        s.collection,
-        s.chroma_url,
-        s.embed_model,
-        s.llm_model,
-        s.resolved_llm_base_url(),
-        s.model_dump_json(),
-    )
-    with _ENGINES_LOCK:
-        engine = _ENGINES.get(key)
-        if engine is None:
-            engine = _ENGINES[key] = Engine(s)
-        return engine
-
-
-def reset_engines() -> None:
-    with _ENGINES_LOCK:
-        _ENGINES.clear()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from assistant.errors import LLMError
 from assistant.settings import Settings
@@ -33,11 +33,81 @@ def uses_openai_proper(settings: Settings) -> bool:
     return not settings.resolved_llm_base_url() and settings.llm_model.strip() in _known_openai_models()
 
 
-def build_llm(settings: Settings) -> Any:
-    """llama-index LLM for the configured model: `OpenAI` for OpenAI's API, `OpenAILike` for the rest.
+@runtime_checkable
+class ChatModel(Protocol):
+    """What the answer, comparison and summary code needs of a chat model.
 
-    Retries happen in the openai client only (it honours Retry-After); llama-index's own retry layer
-    would multiply them, so it is switched off and the attempts stay exactly 1 + llm_max_retries.
+    Every failure leaves as one `LLMError` with a short reason; `chat` returns the whole reply,
+    `stream` its text as it arrives.
+    """
+
+    model: str
+
+    def chat(self, messages: Sequence[Message]) -> str: ...
+
+    def stream(self, messages: Sequence[Message]) -> Iterator[str]: ...
+
+
+class LlamaIndexChat:
+    """The one seam between this product and llama-index's LLM classes (a `ChatModel`).
+
+    llama-index gives us the provider classes (OpenAI, OpenAILike) and their message types; this
+    wrapper turns their replies and exceptions into the product's contract: text, or one `LLMError`.
+    """
+
+    def __init__(self, llm: Any, model: str) -> None:
+        self.llm = llm
+        self.model = model
+
+    @property
+    def timeout(self) -> float | None:
+        value = getattr(self.llm, "timeout", None)
+        return float(value) if isinstance(value, int | float) else None
+
+    def chat(self, messages: Sequence[Message]) -> str:
+        """One complete reply; any failure → LLMError(reason)."""
+        try:
+            response = self.llm.chat(to_chat_messages(messages))
+        except Exception as exc:
+            raise LLMError(failure_reason(exc, self.timeout)) from exc
+        text = response.message.content or ""
+        if not text.strip():
+            raise LLMError("empty reply")
+        return str(text)
+
+    def stream(self, messages: Sequence[Message]) -> Iterator[str]:
+        """Reply text as it arrives; a failure before or during the stream → LLMError(reason).
+
+        A stream that ends without a finish reason was cut (the server died or a proxy dropped it)
+        even when the transport closed cleanly.
+        """
+        produced = False
+        finished = False
+        try:
+            for response in self.llm.stream_chat(to_chat_messages(messages)):
+                finished = finished or _finish_reason(response.raw) is not None
+                delta = response.delta or ""
+                if delta:
+                    produced = True
+                    yield delta
+        except LLMError:
+            raise
+        except GeneratorExit:
+            raise
+        except Exception as exc:
+            raise LLMError(failure_reason(exc, self.timeout, streaming=True)) from exc
+        if not produced:
+            raise LLMError("empty reply")
+        if not finished:
+            raise LLMError("stream cut")
+
+
+def build_llm(settings: Settings) -> LlamaIndexChat:
+    """The configured model: llama-index `OpenAI` for OpenAI's API, `OpenAILike` for the rest.
+
+    Retries happen in the openai client only (it honours Retry-After): we build that client with
+    `llm_max_retries` and hand it to llama-index through its public `openai_client` argument, while
+    llama-index's own retry layer stays off (`max_retries=0`), so attempts are exactly 1 + retries.
     """
     model = settings.llm_model.strip()
     if not model:
@@ -52,6 +122,8 @@ def build_llm(settings: Settings) -> Any:
         "max_retries": 0,
     }
     try:
+        import openai
+
         if uses_openai_proper(settings):
             if not key:
                 raise LLMError(
@@ -59,46 +131,31 @@ def build_llm(settings: Settings) -> Any:
                 )
             from llama_index.llms.openai import OpenAI
 
-            return _bounded(OpenAI)(api_key=key, client_retries=settings.llm_max_retries, **common)
+            client = openai.OpenAI(api_key=key, max_retries=settings.llm_max_retries, timeout=settings.llm_timeout_s)
+            return LlamaIndexChat(OpenAI(api_key=key, openai_client=client, **common), model)
         from llama_index.llms.openai_like import OpenAILike
 
-        return _bounded(OpenAILike)(
-            api_base=base or None,
+        client = openai.OpenAI(
             api_key=key or _NO_KEY,
-            is_chat_model=True,
-            context_window=settings.llm_context_window,
-            client_retries=settings.llm_max_retries,
-            **common,
+            base_url=base or None,
+            max_retries=settings.llm_max_retries,
+            timeout=settings.llm_timeout_s,
+        )
+        return LlamaIndexChat(
+            OpenAILike(
+                api_base=base or None,
+                api_key=key or _NO_KEY,
+                is_chat_model=True,
+                context_window=settings.llm_context_window,
+                openai_client=client,
+                **common,
+            ),
+            model,
         )
     except LLMError:
         raise
     except Exception as exc:
         raise LLMError(f"cannot set up LLM {model!r}: {exc}") from exc
-
-
-_BOUNDED: dict[type, type] = {}
-
-
-def _bounded(cls: type) -> type:
-    """A subclass whose openai client retries `client_retries` times (llama-index's layer stays off)."""
-    if cls not in _BOUNDED:
-        from pydantic import Field
-
-        class Bounded(cls):  # type: ignore[valid-type,misc]
-            client_retries: int = Field(default=0, description="Retries done by the openai client.")
-
-            def _get_credential_kwargs(self, is_async: bool = False) -> dict[str, Any]:
-                kwargs = dict(super()._get_credential_kwargs(is_async))
-                kwargs["max_retries"] = self.client_retries
-                return kwargs
-
-            @classmethod
-            def class_name(cls) -> str:
-                return "Bounded" + super().class_name()
-
-        Bounded.__name__ = f"Bounded{cls.__name__}"
-        _BOUNDED[cls] = Bounded
-    return _BOUNDED[cls]
 
 
 def to_chat_messages(messages: Sequence[Message]) -> list[Any]:
@@ -141,51 +198,6 @@ def failure_reason(exc: BaseException, timeout_s: float | None = None, *, stream
         return "stream error" if streaming else f"API error: {exc.message[:80]}"
     text = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _timeout_of(llm: Any) -> float | None:
-    value = getattr(llm, "timeout", None)
-    return float(value) if isinstance(value, int | float) else None
-
-
-def chat(llm: Any, messages: Sequence[Message]) -> str:
-    """One complete reply; any failure → LLMError(reason)."""
-    try:
-        response = llm.chat(to_chat_messages(messages))
-    except Exception as exc:
-        raise LLMError(failure_reason(exc, _timeout_of(llm))) from exc
-    text = response.message.content or ""
-    if not text.strip():
-        raise LLMError("empty reply")
-    return str(text)
-
-
-def stream_chat(llm: Any, messages: Sequence[Message]) -> Iterator[str]:
-    """Reply text as it arrives; a failure before or during the stream → LLMError(reason).
-
-    A stream that ends without a finish reason was cut (the server died or a proxy dropped it)
-    even when the transport closed cleanly.
-    """
-    timeout = _timeout_of(llm)
-    produced = False
-    finished = False
-    try:
-        for response in llm.stream_chat(to_chat_messages(messages)):
-            finished = finished or _finish_reason(response.raw) is not None
-            delta = response.delta or ""
-            if delta:
-                produced = True
-                yield delta
-    except LLMError:
-        raise
-    except GeneratorExit:
-        raise
-    except Exception as exc:
-        raise LLMError(failure_reason(exc, timeout, streaming=True)) from exc
-    if not produced:
-        raise LLMError("empty reply")
-    if not finished:
-        raise LLMError("stream cut")
 
 
 def _finish_reason(raw: Any) -> str | None:

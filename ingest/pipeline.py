@@ -1,151 +1,23 @@
-"""ingest(sources) → IngestReport: load, dedupe by content hash, chunk, embed in batches, write."""
+"""Sources → records: every file, folder and arXiv result as `Paper` records or per-item `LoadError`s.
+
+What happens to the records next (dedupe, chunk, embed, write) is the core's: `Engine.ingest`.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from assistant.embeddings import Embedder, embedding_text
-from assistant.library import Library
-from assistant.models import Chunk, IngestReport, LoadError, Paper
+from assistant.models import LoadError, Paper
 from assistant.settings import Settings
-from ingest.chunking import chunk_paper
-from ingest.sources.text import scrub_fields
-
-Progress = Callable[[int, int, str], None]
 
 
-def collect(items: Iterable[Paper | LoadError], report: IngestReport) -> list[Paper]:
-    """Keep the first paper per id; later duplicates in the same run are per-item errors."""
-    seen: dict[str, str] = {}
-    papers: list[Paper] = []
-    for item in items:
-        if isinstance(item, LoadError):
-            report.errors.append(item)
-            continue
-        # Every source passes here: one place keeps unencodable and control characters out of the library.
-        item = Paper.model_validate(scrub_fields(item.model_dump()))
-        if item.id in seen:
-            # "file:line" from the line-based loaders; "arxiv:ID" and plain paths stay whole.
-            src, sep, line = item.source.rpartition(":")
-            if not (sep and src and line.isdigit()):
-                src, line = item.source, ""
-            report.errors.append(
-                LoadError(
-                    source=src,
-                    line=int(line) if line else None,
-                    message=f"duplicate paper id {item.id!r} (first seen at {seen[item.id]}); skipped",
-                )
-            )
-            continue
-        seen[item.id] = item.source
-        papers.append(item)
-    report.failed = len(report.errors)
-    return papers
-
-
-def ingest_papers(
-    papers: list[Paper],
-    library: Library,
-    embedder: Callable[[], Embedder],
-    settings: Settings,
-    report: IngestReport | None = None,
-    progress: Progress | None = None,
-) -> IngestReport:
-    """Write the papers whose content changed; the embedder is only built when something must be embedded."""
-    report = report or IngestReport()
-    t0 = time.perf_counter()
-    known = library.hashes()
-    todo: list[Paper] = []
-    for p in papers:
-        old = known.get(p.id)
-        if old == p.content_hash():
-            report.unchanged += 1
-        else:
-            todo.append(p)
-    total = len(todo)
-    if progress:
-        progress(0, total, "embedding")
-    if todo:
-        model = embedder()
-        chunk_paper(todo[0], settings.chunk_size, settings.chunk_overlap)  # load the splitter outside the lock
-        # Batches of whole papers sized to a few encoder batches: the lock and Chroma writes stay
-        # per batch, so an interrupted run keeps every batch already written.
-        batch_chunks = settings.embed_batch_size * 4
-        with library.writing():
-            pending: list[tuple[Paper, list[Chunk]]] = []
-            n_pending = 0
-            done = 0
-            for p in todo:
-                chunks = chunk_paper(p, settings.chunk_size, settings.chunk_overlap)
-                pending.append((p, chunks))
-                n_pending += len(chunks)
-                if n_pending >= batch_chunks:
-                    done += _flush(pending, library, model, known, report)
-                    pending, n_pending = [], 0
-                    if progress:
-                        progress(done, total, "embedding")
-            if pending:
-                done += _flush(pending, library, model, known, report)
-            if progress:
-                progress(done, total, "done")
-    report.seconds = time.perf_counter() - t0
-    return report
-
-
-def _flush(
-    pending: list[tuple[Paper, list[Chunk]]],
-    library: Library,
-    model: Embedder,
-    known: dict[str, str],
-    report: IngestReport,
-) -> int:
-    import numpy as np  # here, not at the top: an unchanged re-ingest never needs it
-
-    texts = [embedding_text(p.title, c.text) for p, chunks in pending for c in chunks]
-    vecs = model.embed(texts)
-    items = []
-    offset = 0
-    for p, chunks in pending:
-        items.append((p, chunks, np.asarray(vecs[offset : offset + len(chunks)])))
-        offset += len(chunks)
-    report.chunks_written += library.write(items)
-    report.embedded += len(texts)
-    for p, _ in pending:
-        if p.id in known:
-            report.updated += 1
-        else:
-            report.added += 1
-    return len(pending)
-
-
-def ingest(
-    paths: list[Path],
-    library: Library,
-    embedder: Callable[[], Embedder],
-    settings: Settings,
-    *,
-    extra: Iterable[Paper | LoadError] = (),
-    progress: Progress | None = None,
-) -> IngestReport:
+def load_all(
+    paths: Iterable[Path], settings: Settings, extra: Iterable[Paper | LoadError] = ()
+) -> Iterator[Paper | LoadError]:
+    """Records of every path (files or folders, any supported format), then `extra` (e.g. arXiv)."""
     from ingest.sources import load_path
 
-    report = IngestReport()
-
-    def items() -> Iterable[Paper | LoadError]:
-        for path in paths:
-            yield from load_path(path, settings)
-        yield from extra
-
-    papers = collect(items(), report)
-    return ingest_papers(papers, library, embedder, settings, report, progress)
-
-
-def exit_code(report: IngestReport) -> int:
-    """0: nothing failed; 1: some items failed, the rest went in; 2: nothing could be read."""
-    if report.failed == 0:
-        return 0
-    if report.added + report.updated + report.unchanged == 0:
-        return 2
-    return 1
+    for path in paths:
+        yield from load_path(path, settings)
+    yield from extra

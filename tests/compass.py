@@ -2,8 +2,7 @@
 printed at the end of the run by `pytest_terminal_summary` in tests/conftest.py, so `make test`
 shows them without -s.
 
-Tests import this module as `compass` (tests/ is on sys.path, like `cli_run`); the hook also reads
-`tests.compass` in case a test imported it under that name.
+Tests import it as `tests.compass` (one module name, so the hook sees every figure).
 """
 
 from __future__ import annotations

@@ -13,24 +13,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from assistant.embeddings import get_embedder, offline_env  # noqa: E402
 from assistant.settings import Settings, get_settings  # noqa: E402
+from tests.support import CLEARED_ENV  # noqa: E402
 
 offline_env()
 
-_CLEARED = [
-    "PAPERS_LLM_MODEL",
-    "PAPERS_LLM_BASE_URL",
-    "PAPERS_LLM_API_KEY",
-    "PAPERS_CHROMA_URL",
-    "PAPERS_EMBED_MODEL",
-    "PAPERS_COLLECTION",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-]
 
 
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for var in _CLEARED:
+    for var in CLEARED_ENV:
         monkeypatch.delenv(var, raising=False)
     lib = tmp_path / "library"
     monkeypatch.setenv("PAPERS_DATA_DIR", str(lib))
@@ -48,13 +39,13 @@ def embedder():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def _seed_library_template(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
     from assistant.library import Library
-    from ingest.pipeline import ingest
     from ingest.sources.seed import SEED_FILE
+    from tests.support import ingest_files
 
     root = tmp_path_factory.mktemp("seed-template")
     settings = Settings(_env_file=None, data_dir=root)  # type: ignore[call-arg]
     lib = Library(settings)
-    report = ingest([SEED_FILE], lib, lambda: embedder, settings)
+    report = ingest_files([SEED_FILE], lib, embedder, settings)
     assert report.added == 46, report
     lib.close()
     return root
@@ -91,10 +82,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
     figures: Counter[str] = Counter()
     details: dict[str, list[str]] = {}
-    for name in ("compass", "tests.compass"):
-        mod = sys.modules.get(name)
-        if mod is None:
-            continue
+    mod = sys.modules.get("tests.compass")
+    if mod is not None:
         figures.update(mod.FIGURES)
         for key, items in mod.DETAILS.items():
             details.setdefault(key, []).extend(items)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from assistant.answer import NOT_COVERED, Engine
+from assistant.answer import NOT_COVERED
 from assistant.citations import (
     Source,
     cited_numbers,
@@ -15,6 +15,7 @@ from assistant.citations import (
     format_sources,
     validate_markers,
 )
+from assistant.engine import Engine
 from assistant.extract import normalize_space, split_sentences
 from assistant.library import Library
 from assistant.models import Answer, Paper

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from assistant.answer import NOT_COVERED, Engine
+from assistant.answer import NOT_COVERED
+from assistant.engine import Engine
 from assistant.errors import LLMError
 from assistant.library import Library
 from assistant.llm import build_llm, chat, llm_status, stream_chat
@@ -217,7 +218,7 @@ def test_source_text_cannot_break_out_of_its_block(
 ) -> None:
     import json
 
-    from ingest.pipeline import ingest
+    from tests.support import ingest_files
 
     evil = tmp_path / "evil.jsonl"
     evil.write_text(
@@ -231,7 +232,7 @@ def test_source_text_cannot_break_out_of_its_block(
         )
         + "\n"
     )
-    ingest([evil], seed_library, lambda: embedder, get_settings())
+    ingest_files([evil], seed_library, embedder, get_settings())
     llm_server.configure_env(monkeypatch)
     llm_server.script("Answer [1].")
     make_engine(seed_library, embedder).ask(PIG_Q)

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from arxiv_server import ArxivReplay, arxiv_replay
-from cli_run import papers, papers_json
 
 from assistant.models import LoadError, Paper
 from assistant.settings import Settings
 from ingest.sources.arxiv import fetch_arxiv, normalize_id
+from tests.arxiv_server import ArxivReplay, arxiv_replay
+from tests.support import papers, papers_json
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +136,8 @@ def test_cli_bad_max(replay: ArxivReplay) -> None:
 
 
 def test_same_paper_from_bibtex_and_arxiv_is_kept_once(replay: ArxivReplay, tmp_path: Path) -> None:
+    from assistant.ingestion import collect
     from assistant.models import IngestReport
-    from ingest.pipeline import collect
     from ingest.sources.bibtex import load_bibtex
 
     bib = tmp_path / "refs.bib"

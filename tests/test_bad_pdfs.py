@@ -13,15 +13,15 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-import compass
-import pdf_files as pf
 import pytest
 
+from assistant.ingestion import collect, write_papers
 from assistant.library import Library
 from assistant.models import IngestReport, LoadError, Paper
 from assistant.settings import Settings, get_settings
-from ingest.pipeline import collect, ingest_papers
 from ingest.sources import load_path
+from tests import compass
+from tests import pdf_files as pf
 
 # --- building PDFs byte by byte --------------------------------------------------------------------
 FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
@@ -227,7 +227,7 @@ def test_bad_pdf_directory_ingests_the_rest(tmp_path: Path, embedder) -> None:  
     before = _rss_mb()
     papers = collect(load_path(corpus, settings), report)  # what ingest() does, with the reading measured alone
     grown = _rss_mb() - before
-    ingest_papers(papers, library, lambda: embedder, settings, report)
+    write_papers(papers, library, lambda: embedder, settings, report)
 
     errors = {Path(e.source).name: e for e in report.errors}
     for name, (_, outcome, expect) in CORPUS.items():

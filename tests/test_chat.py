@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from assistant.answer import Engine
 from assistant.chat import (
     REWRITE_SYSTEM,
     Conversation,
@@ -16,6 +15,7 @@ from assistant.chat import (
     looks_like_followup,
     rewrite_offline,
 )
+from assistant.engine import Engine
 from assistant.library import Library
 from assistant.settings import get_settings
 from tests.llm_server import LLMServer

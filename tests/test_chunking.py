@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_run import papers_json
-
+from assistant.chunking import _count_tokens, _splitter, chunk_paper, split_text
 from assistant.models import Paper, Section
 from bench.corpus import synth_papers
-from ingest.chunking import _count_tokens, _splitter, chunk_paper, split_text
 from ingest.sources.seed import SEED_FILE
+from tests.support import papers_json
 
 ODD = [
     "  leading and trailing spaces  \n\n",

@@ -8,12 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from assistant.answer import reset_engines
 from assistant.library import Library
-from tests.cli_run import papers_json
 from tests.llm_server import LLMServer, Reply
+from tests.support import invoke, papers_json
 
 PIG = "t:4c709caec8fa"
 PIG_Q = "How can Gaussian functions with learnable positions replace a fixed mesh in physics-informed learning?"
@@ -22,16 +20,10 @@ ASK_KEYS = ["question", "answer", "mode", "abstained", "fallback_reason", "citat
 
 @pytest.fixture()
 def cli(seed_library: Library) -> Iterator[Any]:
-    import ui.cli
-
-    ui.cli._register_commands()
-    runner = CliRunner()
-
     def run(*args: str, input: str | None = None) -> Any:
-        return runner.invoke(ui.cli.app, list(args), input=input)
+        return invoke(args, input=input)
 
     yield run
-    reset_engines()
 
 
 def test_done_when_ask_cites_pig_first_offline(seed_library: Library) -> None:

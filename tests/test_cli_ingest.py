@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_run import papers, papers_json
-
 from ingest.sources.seed import SEED_FILE
+from tests.support import papers, papers_json
 
 
 def test_seed_ingest_list_reingest_remove_stats() -> None:

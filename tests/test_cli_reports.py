@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 
 from assistant.citations import cited_numbers
 from assistant.library import Library
-from tests.cli_run import assert_one_line_error, papers, papers_json
+from tests.support import assert_one_line_error, papers, papers_json
 
 PDE_REFINER = "t:6f74edd4d7db"
 PIG = "t:4c709caec8fa"

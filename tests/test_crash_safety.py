@@ -16,12 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-import compass
 import pytest
 
 from assistant.library import Library
 from assistant.settings import Settings
 from bench.corpus import write_jsonl
+from tests import compass
 
 PAPERS = str(Path(sys.executable).parent / "papers")
 

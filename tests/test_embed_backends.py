@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from cli_run import assert_one_line_error, papers, papers_json
 
 from assistant.embeddings import OpenAIEmbedder, get_embedder
 from assistant.errors import EmbeddingError
 from assistant.settings import Settings
 from tests.llm_server import LLMServer, Reply, hashed_embedding
+from tests.support import assert_one_line_error, papers, papers_json
 
 MODEL = "openai:hash-embed"
 

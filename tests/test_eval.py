@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from assistant.answer import Engine, reset_engines
+from assistant.engine import Engine
 from assistant.errors import PapersError
 from assistant.evaluate import EvalQuestion, evaluate, load_questions, ndcg
 from assistant.library import Library
 from assistant.models import Paper, PaperHit
 from assistant.retrieve import SearchResult
 from assistant.settings import get_settings
+from tests.support import invoke
 
 DEV = Path(__file__).resolve().parents[1] / "bench" / "dev_questions.jsonl"
 
@@ -115,30 +115,23 @@ def test_dev_set_meets_targets(seed_library: Library, embedder: Any) -> None:
 
 
 def test_cli_eval_prints_all_metrics_and_writes_rankings(seed_library: Library, tmp_path: Path) -> None:
-    import ui.cli
-
-    ui.cli._register_commands()
     out = tmp_path / "rankings.jsonl"
-    runner = CliRunner()
-    try:
-        done = runner.invoke(ui.cli.app, ["eval", str(DEV), "--k", "5", "--rankings", str(out)])
-        assert done.exit_code == 0, done.output
-        for name in ("hit@1", "recall@5", "mrr@10", "ndcg@10", "abstention_precision", "abstention_recall"):
-            assert name in done.output
-        lines = [json.loads(line) for line in out.read_text().splitlines()]
-        assert len(lines) == len(load_questions(DEV))
-        assert set(lines[0]) == {"query", "ranked", "abstained"}
-        assert set(lines[0]["ranked"][0]) == {"id", "title", "score"}
-        assert sum(1 for r in lines if r["abstained"]) == sum(1 for q in load_questions(DEV) if not q.relevant)
-        small = tmp_path / "small.jsonl"
-        small.write_text("\n".join(DEV.read_text().splitlines()[:3] + DEV.read_text().splitlines()[-2:]) + "\n")
-        as_json = runner.invoke(ui.cli.app, ["eval", str(small), "--json"])
-        metrics = json.loads(as_json.output)
-        assert metrics["queries"] == 5 and metrics["out_of_library"] == 2 and "recall@10" in metrics
-        assert metrics["hit@1"] == 1.0 and metrics["abstention_recall"] == 1.0
-        bad = tmp_path / "bad.jsonl"
-        bad.write_text("{nope\n")
-        failed = runner.invoke(ui.cli.app, ["eval", str(bad)])
-        assert failed.exit_code == 2 and "bad.jsonl:1" in failed.output
-    finally:
-        reset_engines()
+    done = invoke(["eval", str(DEV), "--k", "5", "--rankings", str(out)])
+    assert done.exit_code == 0, done.output
+    for name in ("hit@1", "recall@5", "mrr@10", "ndcg@10", "abstention_precision", "abstention_recall"):
+        assert name in done.output
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == len(load_questions(DEV))
+    assert set(lines[0]) == {"query", "ranked", "abstained"}
+    assert set(lines[0]["ranked"][0]) == {"id", "title", "score"}
+    assert sum(1 for r in lines if r["abstained"]) == sum(1 for q in load_questions(DEV) if not q.relevant)
+    small = tmp_path / "small.jsonl"
+    small.write_text("\n".join(DEV.read_text().splitlines()[:3] + DEV.read_text().splitlines()[-2:]) + "\n")
+    as_json = invoke(["eval", str(small), "--json"])
+    metrics = json.loads(as_json.output)
+    assert metrics["queries"] == 5 and metrics["out_of_library"] == 2 and "recall@10" in metrics
+    assert metrics["hit@1"] == 1.0 and metrics["abstention_recall"] == 1.0
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{nope\n")
+    failed = invoke(["eval", str(bad)])
+    assert failed.exit_code == 2 and "bad.jsonl:1" in failed.output

@@ -15,15 +15,14 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import compass
 import pytest
-from typer.testing import CliRunner
 
-from assistant.answer import reset_engines
+from assistant.engine import reset_engines
 from assistant.library import Library
 from assistant.settings import get_settings
-from tests.cli_run import assert_one_line_error, papers
+from tests import compass
 from tests.llm_server import LLMServer, Reply
+from tests.support import assert_one_line_error, invoke, papers
 
 PDE_REFINER = "t:6f74edd4d7db"
 PIG = "t:4c709caec8fa"
@@ -46,16 +45,10 @@ def _free_port() -> int:
 @pytest.fixture()
 def cli() -> Iterator[Any]:
     """typer's CliRunner on the real app (same process: the model loads once); engines reset after."""
-    import ui.cli
-
-    ui.cli._register_commands()
-    runner = CliRunner()
-
     def run(*args: str) -> Any:
-        return runner.invoke(ui.cli.app, list(args))
+        return invoke(args)
 
     yield run
-    reset_engines()
 
 
 # fault -> (server script for one call, or None for "endpoint down"; reasons accepted for a

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import compass
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +25,7 @@ from hypothesis import strategies as st
 from assistant.models import LoadError, Paper
 from assistant.settings import Settings
 from ingest.sources import load_path
+from tests import compass
 
 FUZZ = settings(
     derandomize=True,

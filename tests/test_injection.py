@@ -19,15 +19,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import compass
 import pytest
-from typer.testing import CliRunner
 
-from assistant.answer import reset_engines
 from assistant.citations import UNTRUSTED_NOTE
+from assistant.engine import reset_engines
 from assistant.library import Library
 from assistant.settings import get_settings
+from tests import compass
 from tests.llm_server import LLMServer
+from tests.support import invoke
 
 ATTACKER = "attacker.invalid"
 EVIL = "evil.example"
@@ -163,23 +163,18 @@ def assert_no_leaks(output: str, *, as_json: bool, allowed: tuple[str, ...] = ()
 
 
 def add_papers(library: Library, embedder: Any, tmp: Path, papers: list[dict[str, Any]]) -> None:
-    from ingest.pipeline import ingest
+    from tests.support import ingest_files
 
     path = tmp / "extra.jsonl"
     path.write_text("".join(json.dumps(p) + "\n" for p in papers))
-    report = ingest([path], library, lambda: embedder, get_settings())
+    report = ingest_files([path], library, embedder, get_settings())
     assert report.failed == 0 and report.added == len(papers), report
 
 
 @pytest.fixture()
 def cli(seed_library: Library) -> Iterator[Any]:
-    import ui.cli
-
-    ui.cli._register_commands()
-    runner = CliRunner()
-
     def run(*args: str, ok: bool = True) -> Any:
-        done = runner.invoke(ui.cli.app, list(args))
+        done = invoke(args)
         if ok:
             assert done.exit_code == 0, (done.output, done.exception)
         return done
@@ -339,8 +334,8 @@ SECRET = "sk-test-DO-NOT-PRINT-4f1c9a"
 def test_api_keys_never_shown_or_logged(
     cli: Any, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from tests.cli_run import papers
     from tests.llm_server import Reply
+    from tests.support import papers
 
     llm_server.configure_env(monkeypatch, timeout_s=2)
     monkeypatch.setenv("PAPERS_LLM_API_KEY", SECRET)

@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_run import assert_one_line_error, papers
 
 from assistant.errors import ModelMismatchError
 from assistant.library import Library
 from assistant.settings import get_settings
-from ingest.pipeline import ingest
+from tests.support import assert_one_line_error, ingest_files, papers
 
 LONG_BODY = " ".join(
     f"Paragraph {i} studies multigrid preconditioners for elliptic operators on adaptive meshes "
@@ -52,7 +51,7 @@ def test_update_and_remove_keep_chroma_and_bm25_in_step(
     }
     other = {"id": "other", "title": "An unrelated note", "abstract": "Bees prefer blue flowers in spring."}
     src = _write(tmp_path / "v1.jsonl", [multigrid, other])
-    report = ingest([src], lib, lambda: embedder, settings)
+    report = ingest_files([src], lib, embedder, settings)
     assert (report.added, report.failed) == (2, 0)
     old = {cid for cid, _ in lib.chunks_of("mg")}
     assert len(old) > 2  # the long body spans several chunks
@@ -62,7 +61,7 @@ def test_update_and_remove_keep_chroma_and_bm25_in_step(
     # Change the abstract: the old chunks leave Chroma and BM25, the new ones enter both.
     changed = {**multigrid, "abstract": "We propose quokkaline smoothing for multigrid."}
     src2 = _write(tmp_path / "v2.jsonl", [changed, other])
-    report = ingest([src2], lib, lambda: embedder, settings)
+    report = ingest_files([src2], lib, embedder, settings)
     assert (report.updated, report.unchanged, report.added) == (1, 1, 0)
     new = {cid for cid, _ in lib.chunks_of("mg")}
     assert new and not (new & old)
@@ -96,7 +95,7 @@ def test_duplicate_in_one_run_is_written_once(tmp_path: Path, embedder) -> None:
     lib = Library(settings)
     row = {"title": "Twice listed", "abstract": "The same paper appears twice in one file."}
     src = _write(tmp_path / "dup.jsonl", [row, row])
-    report = ingest([src], lib, lambda: embedder, settings)
+    report = ingest_files([src], lib, embedder, settings)
     assert (report.added, report.failed) == (1, 1)
     assert report.errors[0].line == 2 and "duplicate paper id" in report.errors[0].message
     assert lib.count() == 1 and len(assert_consistent(lib)) == 1

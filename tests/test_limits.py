@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import compass
-import pdf_files as pf
 import pytest
-from typer.testing import CliRunner
 
+from assistant.ingestion import collect
 from assistant.models import IngestReport, LoadError, Paper
 from assistant.settings import Settings
-from ingest.pipeline import collect
 from ingest.sources import load_path
+from tests import compass
+from tests import pdf_files as pf
+from tests.support import invoke
 
 TITLES = ["Über Gradienten", "Café neural solvers", "Naïve Bayes für Straßen"]
 
@@ -264,17 +264,13 @@ def test_duplicate_ids_within_one_file(tmp_path: Path) -> None:
 # --- through the CLI ------------------------------------------------------------------------------
 @pytest.fixture()
 def cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    import ui.cli
     from assistant.settings import get_settings
-
-    ui.cli._register_commands()
-    runner = CliRunner()
 
     def run(*args: str, **env: str) -> Any:
         for k, v in env.items():
             monkeypatch.setenv(k, v)
         get_settings.cache_clear()
-        return runner.invoke(ui.cli.app, list(args))
+        return invoke(args)
 
     yield run
 
@@ -301,7 +297,7 @@ def test_surrogates_and_control_characters_are_scrubbed_at_ingest(tmp_path: Path
     or NUL/ESC (a terminal escape sequence once printed); the library keeps neither."""
     from assistant.library import Library
     from assistant.settings import get_settings
-    from ingest.pipeline import ingest
+    from tests.support import ingest_files
 
     path = tmp_path / "controls.jsonl"
     path.write_text(
@@ -309,7 +305,7 @@ def test_surrogates_and_control_characters_are_scrubbed_at_ingest(tmp_path: Path
         '{"title": "Escape \\u001b[2J\\u001b]52;c;cHduZWQ=\\u0007 codes", "abstract": "NUL \\u0000 and DEL \\u007f."}\n'
     )
     lib = Library(get_settings())
-    report = ingest([path], lib, lambda: embedder, get_settings())
+    report = ingest_files([path], lib, embedder, get_settings())
     assert (report.added, report.failed) == (2, 0), report
     stored = {p.title: p for p in lib.papers()}
     assert set(stored) == {"Lone  surrogate", "Escape [2J]52;c;cHduZWQ= codes"}

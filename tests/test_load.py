@@ -14,13 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import compass
 import pytest
 
-from assistant.answer import get_engine, reset_engines
+from assistant.engine import get_engine, reset_engines
 from assistant.library import Library
 from assistant.models import Answer
 from assistant.settings import get_settings
+from tests import compass
 from tests.llm_server import LLMServer
 
 N = 20

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pdf_files as pf
-
+from assistant.ingestion import exit_code
 from assistant.library import Library
 from assistant.models import LoadError, Paper
 from assistant.settings import Settings, get_settings
-from ingest.pipeline import exit_code, ingest
 from ingest.sources import load_path
 from ingest.sources.bibtex import bib_authors, load_bibtex
 from ingest.sources.csv import load_csv
+from tests import pdf_files as pf
+from tests.support import ingest_files
 
 HEADER = "id,title,abstract,authors,year,url,doi,arxiv_id,venue,tags,notes"
 
@@ -215,7 +215,7 @@ def test_directory_recursion_mixing_formats(tmp_path: Path, embedder) -> None:  
     assert errors[1].message.startswith("no extractable text in 1 page(s)")
 
     lib = Library(settings)
-    report = ingest([root], lib, lambda: embedder, settings)
+    report = ingest_files([root], lib, embedder, settings)
     assert (report.added, report.failed, exit_code(report)) == (5, 2, 1)
     assert lib.count() == 5
     pdf_paper = lib.get("arxiv:2308.05732")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pdf_files as pf
 import pytest
 
 from assistant.models import LoadError, Paper
 from assistant.settings import Settings
 from ingest.sources.pdf import load_pdf
+from tests import pdf_files as pf
 
 
 def _settings(**kw: Any) -> Settings:

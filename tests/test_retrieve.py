@@ -8,7 +8,7 @@ from pathlib import Path
 from assistant.library import Library
 from assistant.retrieve import Filters, Retriever
 from assistant.settings import get_settings
-from ingest.pipeline import ingest
+from tests.support import ingest_files
 
 PIG = "t:4c709caec8fa"
 FEDKSEED = "t:73f722a31abe"
@@ -60,7 +60,7 @@ def test_k_and_filters_year_author_tag(seed_library: Library, embedder, tmp_path
                      "solutions, improving accuracy for high-frequency components."},
     ]
     extra.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    report = ingest([extra], seed_library, lambda: embedder, get_settings())
+    report = ingest_files([extra], seed_library, embedder, get_settings())
     assert report.added == 2
     r = _retriever(seed_library, embedder)
     q = "Gaussian functions with learnable positions as an adaptive mesh for physics-informed networks"

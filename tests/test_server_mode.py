@@ -7,9 +7,9 @@ import threading
 from pathlib import Path
 
 import httpx
-from cli_run import assert_one_line_error, papers, papers_json
 
 from tests.chroma_server import free_port
+from tests.support import assert_one_line_error, papers, papers_json
 
 
 def test_seed_ingest_against_chroma_server(chroma_server: str, data_dir: Path) -> None:

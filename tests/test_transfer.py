@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from cli_run import assert_one_line_error, papers, papers_json
 
+from assistant.ingestion import write_papers
 from assistant.library import Library
 from assistant.models import Paper, Section
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
 from assistant.transfer import decode_vector, export_library, import_library
-from ingest.pipeline import ingest_papers
+from tests.support import assert_one_line_error, papers, papers_json
 
 QUERIES = [
     "physics-informed neural networks with Gaussian features",
@@ -151,13 +151,13 @@ def test_imported_paper_with_sections_stays_unchanged_on_reingest(embedder: Any,
     dst = Library(Settings(_env_file=None, data_dir=tmp_path / "dst"))  # type: ignore[call-arg]
     try:
         settings = src.settings
-        assert ingest_papers([paper], src, lambda: embedder, settings).added == 1
+        assert write_papers([paper], src, lambda: embedder, settings).added == 1
         assert src.chunk_count() > 2
         export_library(src, tmp_path / "one.jsonl")
         report = import_library(dst, tmp_path / "one.jsonl")
         assert (report.added, report.chunks) == (1, src.chunk_count())
         assert dst.chunks_of("pdf:demo") == src.chunks_of("pdf:demo")
-        again = ingest_papers([paper], dst, lambda: embedder, dst.settings)
+        again = write_papers([paper], dst, lambda: embedder, dst.settings)
         assert (again.unchanged, again.updated, again.embedded) == (1, 0, 0)
     finally:
         src.close()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ui_support import (
+from assistant.models import Answer
+from tests.ui_support import (
     EVIL_PAPER,
     EVIL_QUESTION,
     IMG,
@@ -17,8 +18,6 @@ from ui_support import (
     app_test,
     assert_inert,
 )
-
-from assistant.models import Answer
 from ui.render import conversation_markdown
 
 

@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from ui_support import EVIL_PAPER, SCRIPT, add_papers, app_test, assert_inert
+from tests.ui_support import EVIL_PAPER, SCRIPT, add_papers, app_test, assert_inert
 
 PAGE = "views/compare.py"
 

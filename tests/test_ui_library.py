@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ui_support import EVIL_PAPER, NEW_PAPER, SCRIPT, add_papers, app_test, assert_inert, jsonl_bytes, pdf_bytes
+from tests.ui_support import EVIL_PAPER, NEW_PAPER, SCRIPT, add_papers, app_test, assert_inert, jsonl_bytes, pdf_bytes
 
 LIB = "views/library.py"
 

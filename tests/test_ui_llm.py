@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from ui_support import ATTACKER, PIG_QUESTION, app_test, assert_inert
 
 from tests.llm_server import LLMServer, Reply
+from tests.ui_support import ATTACKER, PIG_QUESTION, app_test, assert_inert
 
 HOSTILE_REPLY = (
     "PIG makes the mesh learnable: Gaussians whose means and variances are trained [1]. "

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
-from ui_support import ATTACKER, IMG, MD_IMG, SCRIPT
 
 from assistant.models import Answer, Citation
+from tests.ui_support import ATTACKER, IMG, MD_IMG, SCRIPT
 from ui.render import conversation_markdown, md_escape, safe_url, source_kind, source_name
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ui_support import EVIL_PAPER, add_papers, app_test, assert_inert
+from tests.ui_support import EVIL_PAPER, add_papers, app_test, assert_inert
 
 PAGE = "views/summary.py"
 

@@ -78,11 +78,11 @@ def pdf_bytes(title: str = "Sparse Mixture Routing for Protein Folding") -> byte
 def add_papers(library: Any, embedder: Any, tmp: Path, *records: dict[str, Any]) -> None:
     """Ingest records through the real pipeline (as a JSONL file)."""
     from assistant.settings import get_settings
-    from ingest.pipeline import ingest
+    from tests.support import ingest_files
 
     path = tmp / "extra.jsonl"
     path.write_bytes(jsonl_bytes(*records))
-    report = ingest([path], library, lambda: embedder, get_settings())
+    report = ingest_files([path], library, embedder, get_settings())
     assert report.failed == 0 and report.added + report.updated == len(records), report
 
 

@@ -17,15 +17,15 @@ _PAGES = Path(__file__).parent / "views"
 def sidebar() -> None:
     s = state.settings()
     with state.friendly():
-        lib = state.library()
-        lib.refresh_if_stale()
+        engine = state.engine()
+        engine.refresh()
         span, tags = state.facets()
     with st.sidebar:
         with st.container(border=True):
             st.markdown(
-                f"**Library** · {lib.count()} papers · {lib.chunk_count()} chunks",
+                f"**Library** · {engine.count()} papers · {engine.chunk_count()} chunks",
             )
-            st.caption(f"Embedding model: {md_escape(lib.model_name.rsplit('/', 1)[-1])}")
+            st.caption(f"Embedding model: {md_escape(engine.embed_model.rsplit('/', 1)[-1])}")
             st.caption(f"LLM: {md_escape(llm_line())}")
         with st.expander("Retrieval settings", icon=":material/tune:"):
             st.slider("Sources per answer (k)", 1, 20, s.top_k, key=state.K_KEY)

@@ -1,4 +1,5 @@
-"""Process-wide resources (settings, library, model, engines) and the sidebar's retrieval choices.
+"""Process-wide resources (settings and the engine, the front door to library, model and LLM) and
+the sidebar's retrieval choices.
 
 Resources are cached with st.cache_resource keyed by the settings, so one server process loads the
 model and opens the library once, and every browser session shares them. The key matters in tests,
@@ -8,14 +9,13 @@ where each test points PAPERS_DATA_DIR somewhere else inside the same process.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import streamlit as st
 
-from assistant.embeddings import Embedder
+from assistant.engine import Engine
 from assistant.errors import PapersError
-from assistant.library import Library
+from assistant.llm import LLMStatus
 from assistant.retrieve import Filters
 from assistant.settings import Settings, get_settings
 
@@ -36,55 +36,25 @@ def _key(s: Settings) -> str:
 
 
 @st.cache_resource(show_spinner="Opening the library…", max_entries=8)
-def _library(key: str) -> Library:
-    # `key` is get_settings() serialised: it only selects the cache entry.
-    return Library(get_settings())
+def _engine(key: str) -> Engine:
+    # `key` is get_settings() serialised: it only selects the cache entry. The engine opens the
+    # library and loads the model on first use, not here.
+    return Engine(get_settings())
 
 
-def library() -> Library:
-    return _library(_key(settings()))
-
-
-@st.cache_resource(show_spinner="Loading the embedding model…", max_entries=4)
-def _embedder(key: str) -> Embedder:
-    from assistant.embeddings import get_embedder
-
-    return get_embedder(get_settings())
-
-
-def embedder() -> Embedder:
-    return _embedder(_key(settings()))
-
-
-def embedder_factory() -> Callable[[], Embedder]:
-    return embedder
-
-
-@st.cache_resource(show_spinner="Preparing the answer engine…", max_entries=32)
-def _engine(key: str, k: int) -> Any:
-    from assistant.answer import Engine
-
-    # The engine reads the number of sources from its settings; the sidebar's k gives it its own
-    # (lightweight) engine over the shared library and model.
-    s = get_settings().model_copy(update={"top_k": k})
-    return Engine(s, library=_library(key), embedder=_embedder(key))
-
-
-def engine() -> Any:
-    """The answer engine for the sidebar's k (assistant.answer.Engine)."""
-    return _engine(_key(settings()), top_k())
+def engine() -> Engine:
+    """The front door for the sidebar's k: one shared library and model per settings, any k."""
+    return _engine(_key(settings())).with_top_k(top_k())
 
 
 @st.cache_data(ttl=30, show_spinner="Checking the LLM…")
-def _llm_status(key: str) -> Any:
-    from assistant.llm import llm_status as probe
-
-    return probe(get_settings())
+def _llm_status(key: str) -> LLMStatus:
+    return _engine(key).llm_status()
 
 
-def llm_status() -> Any:
-    """LLMStatus (offline / configured / reachable / unreachable). The probe is an HTTP call:
-    cached briefly rather than repeated on every rerun."""
+def llm_status() -> LLMStatus:
+    """offline / configured / reachable / unreachable. The probe is an HTTP call: cached briefly
+    rather than repeated on every rerun."""
     return _llm_status(_key(settings()))
 
 
@@ -133,7 +103,7 @@ def friendly() -> Iterator[None]:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _facets(key: str, generation: str) -> tuple[tuple[int, int] | None, list[str]]:
-    papers = library().papers()
+    papers = _engine(key).papers()
     years = [p.year for p in papers if p.year]
     tags = sorted({t for p in papers for t in p.tags if t}, key=str.lower)
     return ((min(years), max(years)) if years else None), tags
@@ -141,5 +111,5 @@ def _facets(key: str, generation: str) -> tuple[tuple[int, int] | None, list[str
 
 def facets() -> tuple[tuple[int, int] | None, list[str]]:
     """(year span, tags) of the library, recomputed only when the library changes."""
-    lib = library()
-    return _facets(_key(settings()), lib.generation)
+    key = _key(settings())
+    return _facets(key, _engine(key).generation)

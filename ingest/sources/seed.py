@@ -9,6 +9,8 @@ from pathlib import Path
 from assistant.models import Paper, make_paper_id
 
 SEED_FILE = Path(__file__).resolve().parent.parent / "data" / "seed.jsonl"
+# The page SEED_FILE is made from (`make seed-data`), shipped so the seed can be rebuilt and checked.
+SEED_PAGE = SEED_FILE.with_name("trending-papers-page.txt")
 SEED_PAGE_NAME = "trending-papers-page.txt"
 # An abstract on the page is one long paragraph; titles and page chrome are short lines.
 _MIN_ABSTRACT_CHARS = 300
@@ -58,7 +60,7 @@ def load_seed(path: Path = SEED_FILE) -> Iterator[Paper]:
                 yield Paper.model_validate_json(line)
 
 
-if __name__ == "__main__":  # regenerate: python -m ingest.sources.seed ../shared/seed/trending-papers-page.txt
+if __name__ == "__main__":  # regenerate: python -m ingest.sources.seed ingest/data/trending-papers-page.txt
     import sys
 
     print(write_seed_file(Path(sys.argv[1])))

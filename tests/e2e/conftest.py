@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from tests.support import CLEARED_ENV
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -32,17 +34,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-# Environment the tests must not leak into the app (an LLM, a Chroma server).
-_CLEARED = (
-    "PAPERS_LLM_MODEL",
-    "PAPERS_LLM_BASE_URL",
-    "PAPERS_LLM_API_KEY",
-    "PAPERS_CHROMA_URL",
-    "PAPERS_EMBED_MODEL",
-    "PAPERS_COLLECTION",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-)
 
 
 def free_port() -> int:
@@ -67,7 +58,7 @@ class App:
 
 def start_app(data_dir: Path, log: Path, timeout_s: float = 90) -> App:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED_ENV}
     env.update(PAPERS_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
@@ -103,11 +94,10 @@ def stop_app(app: App) -> None:
 @pytest.fixture(scope="session")
 def e2e_library(_seed_library_template: Path, embedder, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
     """The seed library plus the hostile paper, in a directory of its own."""
-    from ui_support import EVIL_PAPER, jsonl_bytes
-
     from assistant.library import Library
     from assistant.settings import Settings
-    from ingest.pipeline import ingest
+    from tests.support import ingest_files
+    from tests.ui_support import EVIL_PAPER, jsonl_bytes
 
     root = tmp_path_factory.mktemp("e2e") / "library"
     shutil.copytree(_seed_library_template, root)
@@ -115,7 +105,7 @@ def e2e_library(_seed_library_template: Path, embedder, tmp_path_factory: pytest
     src = root.parent / "evil.jsonl"
     src.write_bytes(jsonl_bytes(EVIL_PAPER))
     lib = Library(settings)
-    report = ingest([src], lib, lambda: embedder, settings)
+    report = ingest_files([src], lib, embedder, settings)
     lib.close()
     assert report.added == 1, report
     return root

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_support import (
+
+from tests.ui_support import (
     ATTACKER,
     EVIL_PAPER,
     EVIL_QUESTION,

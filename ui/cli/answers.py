@@ -8,7 +8,9 @@ from typing import Any
 
 import typer
 
-from ui.cli import _print_json, _settings, app, friendly
+from ui.cli.common import engine, friendly, print_json
+
+app = typer.Typer()
 
 _YEAR_FROM = typer.Option(None, "--year-from", help="Only papers from this year on.")
 _YEAR_TO = typer.Option(None, "--year-to", help="Only papers up to this year.")
@@ -20,12 +22,6 @@ def _filters(year_from: int | None, year_to: int | None, author: str | None, tag
     from assistant.retrieve import Filters
 
     return Filters(year_from=year_from, year_to=year_to, author=author or None, tag=tag or None)
-
-
-def _engine() -> Any:
-    from assistant.answer import get_engine
-
-    return get_engine(_settings())
 
 
 def _snippet(text: str, limit: int = 300) -> str:
@@ -45,8 +41,8 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Hybrid search (dense + BM25) over the library; papers with their best matching passage."""
-    engine = _engine()
-    result = engine.search(query, k or None, _filters(year_from, year_to, author, tag))
+    eng = engine()
+    result = eng.search(query, k or None, _filters(year_from, year_to, author, tag))
     rows = [
         {
             "id": h.paper.id,
@@ -60,7 +56,7 @@ def search(
         for h in result.hits
     ]
     if as_json:
-        _print_json({"query": query, "results": rows})
+        print_json({"query": query, "results": rows})
         return
     if not rows:
         typer.echo("no matching papers")
@@ -116,12 +112,12 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="Print the structured answer as JSON."),
 ) -> None:
     """Answer a question from the library, citing papers as [n] (LLM if configured, else extractive)."""
-    engine = _engine()
+    eng = engine()
     filters = _filters(year_from, year_to, author, tag)
     if as_json:
-        _print_json(engine.ask(question, filters=filters).public())
+        print_json(eng.ask(question, filters=filters).public())
         return
-    _stream_answer(engine.stream(question, filters=filters))
+    _stream_answer(eng.stream(question, filters=filters))
 
 
 @app.command()
@@ -133,14 +129,12 @@ def chat(
     tag: str | None = _TAG,
 ) -> None:
     """Multi-turn chat in the terminal (one question per line; /new resets, /quit or EOF exits)."""
-    from assistant.chat import Conversation
-
-    engine = _engine()
-    conversation = Conversation(engine)
+    eng = engine()
+    conversation = eng.conversation()
     filters = _filters(year_from, year_to, author, tag)
     interactive = sys.stdin.isatty()
     if interactive:
-        mode = f"LLM {engine.settings.llm_model}" if engine.llm_enabled else "offline, extractive"
+        mode = f"LLM {eng.settings.llm_model}" if eng.llm_enabled else "offline, extractive"
         typer.echo(f"Paper Assistant chat ({mode}). /new starts over, /quit exits.")
     while True:
         if interactive:
@@ -176,18 +170,16 @@ def eval_cmd(
     """Retrieval (hit@1, Recall@k, MRR@10, nDCG@10) and abstention metrics on a question set."""
     import json
 
-    from assistant.evaluate import evaluate, load_questions
+    from assistant.evaluate import load_questions
 
     questions = load_questions(file)
-    engine = _engine()
-    papers = [(p.id, p.title) for p in engine.library.papers()]
-    report = evaluate(questions, lambda q, depth: engine.search(q, depth), engine.abstains, papers, k)
+    report = engine().evaluate(questions, k)
     if rankings is not None:
         with rankings.open("w", encoding="utf-8") as fh:
             for r in report.results:
                 fh.write(json.dumps(r.public(), ensure_ascii=False) + "\n")
     if as_json:
-        _print_json(report.public())
+        print_json(report.public())
         return
     typer.echo(report.table())
     for u in report.unresolved:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from ui.cli import _fail, _print_json, _settings, app, friendly
+from ui.cli.common import engine, fail, friendly, print_json
+
+app = typer.Typer()
 
 
 class CompareFormat(StrEnum):
@@ -22,12 +23,6 @@ class SummaryFormat(StrEnum):
     json = "json"
 
 
-def _engine() -> Any:
-    from assistant.answer import get_engine
-
-    return get_engine(_settings())
-
-
 def _note_fallback(reason: str | None) -> None:
     if reason:
         typer.echo(f"note: the LLM failed ({reason}); this is the extractive version", err=True)
@@ -38,7 +33,7 @@ def _write(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        _fail(f"cannot write {path}: {exc.strerror or exc}")
+        fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
 @app.command()
@@ -56,29 +51,16 @@ def compare(
 ) -> None:
     """Compare papers side by side: one row per paper, one cited cell per aspect ("not stated" when
     the paper does not say)."""
-    from assistant.compare import (
-        compare as run_compare,
-    )
-    from assistant.compare import (
-        comparison_csv,
-        comparison_json,
-        comparison_markdown,
-        select_papers,
-    )
+    from assistant.compare import comparison_csv, comparison_json, comparison_markdown
 
     if not paper and not query.strip():
-        _fail("name papers with --paper ID (repeatable) or give --query TEXT")
+        fail("name papers with --paper ID (repeatable) or give --query TEXT")
     if paper and query.strip():
-        _fail("use either --paper or --query, not both")
-    engine = _engine()
-    retriever = engine.retriever if query.strip() else None  # named papers need no model for this step
-    papers = select_papers(
-        engine.library, paper_ids=paper or [], query=query, max_papers=max_papers, retriever=retriever
-    )
-    result = run_compare(papers, engine.library, engine.embedder, engine.settings, aspects)
+        fail("use either --paper or --query, not both")
+    result = engine().compare(paper_ids=paper or [], query=query, aspects=aspects, max_papers=max_papers)
     _note_fallback(result.fallback_reason)
     if fmt == CompareFormat.json:
-        _print_json(comparison_json(result))
+        print_json(comparison_json(result))
     elif fmt == CompareFormat.csv:
         typer.echo(comparison_csv(result), nl=False)
     else:
@@ -103,12 +85,9 @@ def summarize(
     """A literature summary: the papers grouped into themes, an overview, a cited paragraph per theme
     and numbered references."""
     from assistant.summarize import describe, summary_bibtex, summary_json, summary_markdown
-    from assistant.summarize import summarize as run_summarize
 
-    engine = _engine()
-    result = run_summarize(
-        topic, engine.library, engine.embedder, engine.settings, engine.retriever, max_papers=max_papers or None
-    )
+    eng = engine()
+    result = eng.summarize(topic, max_papers=max_papers or None)
     _note_fallback(result.fallback_reason)
     if out is not None:
         if out.suffix.lower() == ".json":
@@ -118,10 +97,10 @@ def summarize(
         else:
             _write(out, summary_markdown(result))
     if bib is not None:
-        papers = engine.library.papers([r.id for r in result.references])
+        papers = eng.papers([r.id for r in result.references])
         _write(bib, summary_bibtex(result, papers))
     if fmt == SummaryFormat.json:
-        _print_json(summary_json(result))
+        print_json(summary_json(result))
     elif fmt == SummaryFormat.markdown or (fmt is None and out is None):
         typer.echo(summary_markdown(result), nl=False)
     if out is not None or bib is not None:

@@ -16,11 +16,9 @@ CONVERSATION = "chat_conversation"
 
 
 def _conversation() -> Any:
-    from assistant.chat import Conversation
-
     conv = st.session_state.get(CONVERSATION)
     if conv is None:
-        conv = st.session_state[CONVERSATION] = Conversation(state.engine())
+        conv = st.session_state[CONVERSATION] = state.engine().conversation()
     # The sidebar's k may have changed since the last question: use its engine, keep the history.
     conv.engine = state.engine()
     return conv

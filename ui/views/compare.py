@@ -10,10 +10,8 @@ import streamlit as st
 from assistant.compare import (
     DEFAULT_ASPECTS,
     NOT_STATED,
-    compare,
     comparison_csv,
     comparison_markdown,
-    select_papers,
 )
 from assistant.models import Comparison, Paper
 from ui import render, state
@@ -82,9 +80,9 @@ def show(c: Comparison, papers: dict[str, Paper]) -> None:
 
 st.title("Compare methods")
 with state.friendly():
-    lib = state.library()
-    lib.refresh_if_stale()
-    all_papers = {p.id: p for p in lib.papers()}
+    engine = state.engine()
+    engine.refresh()
+    all_papers = {p.id: p for p in engine.papers()}
 
 how = st.segmented_control("Papers", [BY_PAPERS, BY_QUERY], default=BY_PAPERS, key="compare_how", required=True)
 chosen: list[str] = []
@@ -111,15 +109,9 @@ aspects = st.multiselect(
 ready = bool(aspects) and (len(chosen) >= 2 if how == BY_PAPERS else bool(query.strip()))
 if st.button("Compare", type="primary", icon=":material/table_chart:", disabled=not ready, key="compare_go"):
     with state.friendly(), st.spinner("Reading the papers and filling the table…"):
-        engine = state.engine()
-        papers = select_papers(
-            lib,
-            paper_ids=chosen,
-            query=query,
-            max_papers=int(st.session_state.get("compare_max") or 5),
-            retriever=engine.retriever,
+        st.session_state[RESULT] = engine.compare(
+            paper_ids=chosen, query=query, aspects=aspects, max_papers=int(st.session_state.get("compare_max") or 5)
         )
-        st.session_state[RESULT] = compare(papers, lib, state.embedder(), state.settings(), aspects)
 if how == BY_PAPERS and len(chosen) < 2:
     st.caption("Choose at least two papers, or switch to a query.")
 

@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from assistant.engine import Engine
 from assistant.errors import PapersError
-from assistant.library import Library
 from assistant.models import IngestReport, LoadError, Paper
 from ui import render, state
 
@@ -49,12 +49,11 @@ def _reason(report: IngestReport) -> str:
     return "; ".join(msgs) + (f"; … {more} more" if more > 0 else "")
 
 
-def ingest_uploads(files: list[Any], lib: Library) -> list[dict[str, Any]]:
+def ingest_uploads(files: list[Any], engine: Engine) -> list[dict[str, Any]]:
     """Ingest each uploaded file on its own (so every file gets its own result), with a progress bar."""
-    from ingest.pipeline import ingest
     from ingest.sources import load_path
 
-    settings = state.settings()
+    settings = engine.settings
     bar = st.progress(0.0, text="Starting…")
     results: list[dict[str, Any]] = []
     n = len(files)
@@ -73,7 +72,7 @@ def ingest_uploads(files: list[Any], lib: Library) -> list[dict[str, Any]]:
             items = (_relabel(item, path, name) for item in load_path(path, settings))
             row: dict[str, Any] = {"file": name}
             try:
-                report = ingest([], lib, state.embedder_factory(), settings, extra=items, progress=progress)
+                report = engine.ingest(items, progress=progress)
             except PapersError as exc:
                 row.update(result="error", added=0, updated=0, unchanged=0, errors=1, reason=str(exc))
             else:
@@ -141,7 +140,7 @@ def _matches(p: Paper, query: str) -> bool:
     return all(word in hay for word in query.split())
 
 
-def delete(lib: Library, ids: list[str]) -> None:
+def delete(engine: Engine, ids: list[str]) -> None:
     with st.popover(
         f"Delete {len(ids)} selected" if ids else "Delete selected",
         icon=":material/delete:",
@@ -150,13 +149,13 @@ def delete(lib: Library, ids: list[str]) -> None:
         st.write(f"Remove {len(ids)} paper{'s' if len(ids) != 1 else ''} and their chunks from the library?")
         if st.button("Delete", type="primary", key="confirm_delete"):
             with state.friendly(), st.spinner("Removing…"):
-                removed = lib.remove(ids)
+                removed = engine.remove(ids)
             st.session_state["deleted_note"] = f"Removed {len(removed)} paper{'s' if len(removed) != 1 else ''}."
             st.session_state.pop(TABLE_KEY, None)
             st.rerun()
 
 
-def upload(lib: Library) -> None:
+def upload(engine: Engine) -> None:
     st.subheader("Add papers")
     with st.form("upload_form", clear_on_submit=True, border=False):
         files = st.file_uploader(
@@ -167,7 +166,7 @@ def upload(lib: Library) -> None:
         submitted = st.form_submit_button("Add to library", icon=":material/upload:", type="primary")
     if submitted and files:
         with state.friendly():
-            st.session_state[RESULTS_KEY] = ingest_uploads(list(files), lib)
+            st.session_state[RESULTS_KEY] = ingest_uploads(list(files), engine)
         st.rerun()
     elif submitted:
         st.warning("Choose one or more files first.")
@@ -194,10 +193,10 @@ def upload(lib: Library) -> None:
 
 st.title("Library")
 with state.friendly():
-    lib = state.library()
-    lib.refresh_if_stale()
-    papers = lib.papers()
-    chunk_counts = lib.manifest.chunk_counts()
+    engine = state.engine()
+    engine.refresh()
+    papers = engine.papers()
+    chunk_counts = engine.chunk_counts()
 note = st.session_state.pop("deleted_note", None)
 if note:
     st.success(note, icon=":material/check:")
@@ -205,6 +204,6 @@ stats(papers, sum(chunk_counts.values()))
 if not papers:
     st.info("The library is empty: add files below, or run `papers ingest` for the seed corpus.")
 selected = table(papers, chunk_counts)
-delete(lib, selected)
+delete(engine, selected)
 st.divider()
-upload(lib)
+upload(engine)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assistant.models import Summary
-from assistant.summarize import DEFAULT_MAX_PAPERS, summarize, summary_bibtex, summary_markdown
+from assistant.summarize import DEFAULT_MAX_PAPERS, summary_bibtex, summary_markdown
 from ui import render, state
 
 RESULT = "summary_result"
@@ -39,7 +39,7 @@ def show(s: Summary) -> None:
 
 
 def downloads(s: Summary) -> None:
-    papers = state.library().papers([r.id for r in s.references])
+    papers = state.engine().papers([r.id for r in s.references])
     render.download_buttons(
         [
             ("Download Markdown", summary_markdown(s), "summary.md", "text/markdown", "summary_md"),
@@ -50,9 +50,9 @@ def downloads(s: Summary) -> None:
 
 st.title("Literature summary")
 with state.friendly():
-    lib = state.library()
-    lib.refresh_if_stale()
-    total = lib.count()
+    engine = state.engine()
+    engine.refresh()
+    total = engine.count()
 cols = st.columns([4, 1], vertical_alignment="bottom")
 topic = cols[0].text_input(
     "Topic (leave empty to summarise the whole library)", key="summary_topic", placeholder="e.g. efficient fine-tuning"
@@ -63,10 +63,7 @@ max_papers = cols[1].number_input(
 )
 if st.button("Write summary", type="primary", icon=":material/summarize:", disabled=total == 0, key="summary_go"):
     with state.friendly(), st.spinner("Grouping the papers into themes and writing…"):
-        engine = state.engine()
-        st.session_state[RESULT] = summarize(
-            topic, lib, state.embedder(), state.settings(), engine.retriever, max_papers=int(max_papers)
-        )
+        st.session_state[RESULT] = engine.summarize(topic, max_papers=int(max_papers))
 result = st.session_state.get(RESULT)
 if result is not None:
     st.divider()

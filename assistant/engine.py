@@ -1,0 +1,308 @@
+"""The front door to the core: every face (CLI, Streamlit pages, tests, an API or MCP server later)
+does its work through one `Engine`.
+
+The engine owns the settings and builds the library, the embedder, the retriever and the chat model
+lazily, once each, so `papers list` never loads the model and an unchanged re-ingest never opens
+Chroma. Features live in their own modules; the engine only wires its parts into them, and every
+feature that may use the LLM gets `self.chat_model` (an `LLMSource`) so the set-up error is cached
+here and the "LLM, else extractive with a reason" policy stays in assistant/fallback.py.
+
+Thread-safe: construction of each part is guarded; calls only read shared state (the library guards
+its own writes).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import LLMError
+from assistant.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from assistant.answer import Answerer
+    from assistant.chat import Conversation, Turn
+    from assistant.embeddings import Embedder
+    from assistant.evaluate import EvalQuestion, EvalReport
+    from assistant.ingestion import Progress
+    from assistant.library import Library
+    from assistant.llm import ChatModel, LLMStatus
+    from assistant.models import Answer, Comparison, IngestReport, LoadError, Paper, Summary
+    from assistant.retrieve import Filters, Retriever, SearchResult
+    from assistant.transfer import ExportReport, ImportReport
+
+
+class Engine:
+    """Search, answers, comparisons, summaries and library upkeep over one configured library.
+
+    `check_model=False` opens a library built with another embedding model anyway, for the commands
+    that never embed (list, stats, remove, export, reindex).
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        library: Library | None = None,
+        embedder: Embedder | None = None,
+        llm: ChatModel | None = None,
+        check_model: bool = True,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self._library = library
+        self._embedder = embedder
+        self._llm = llm
+        self._llm_error: str | None = None
+        self._check_model = check_model
+        self._retriever: Retriever | None = None
+        self._answerer: Answerer | None = None
+        self._parent: Engine | None = None
+        self._children: dict[int, Engine] = {}
+        self._lock = threading.RLock()
+
+    def with_top_k(self, k: int) -> Engine:
+        """An engine answering from `k` sources that shares this one's library and model (both stay lazy)."""
+        if k == self.settings.top_k:
+            return self
+        with self._lock:
+            child = self._children.get(k)
+            if child is None:
+                settings = self.settings.model_copy(update={"top_k": k})
+                child = self._children[k] = Engine(settings, llm=self._llm, check_model=self._check_model)
+                child._parent = self
+            return child
+
+    # -- parts, built on first use ----------------------------------------------------------------
+    @property
+    def library(self) -> Library:
+        if self._parent is not None:
+            return self._parent.library
+        with self._lock:
+            if self._library is None:
+                from assistant.library import Library
+
+                self._library = Library(self.settings, check_model=self._check_model)
+            return self._library
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._parent is not None:
+            return self._parent.embedder
+        with self._lock:
+            if self._embedder is None:
+                from assistant.embeddings import get_embedder
+
+                self._embedder = get_embedder(self.settings)
+            return self._embedder
+
+    @property
+    def embedder_loaded(self) -> bool:
+        """Whether the embedding model has been loaded (it is only when something needs it)."""
+        if self._parent is not None:
+            return self._parent.embedder_loaded
+        return self._embedder is not None
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                from assistant.retrieve import Retriever
+
+                self._retriever = Retriever(self.library, self.embedder, self.settings)
+            return self._retriever
+
+    @property
+    def answerer(self) -> Answerer:
+        with self._lock:
+            if self._answerer is None:
+                from assistant.answer import Answerer
+
+                self._answerer = Answerer(self.settings, self.retriever, self.chat_model)
+            return self._answerer
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self._llm is not None or self.settings.llm_enabled
+
+    def chat_model(self) -> ChatModel | None:
+        """The chat model; None when offline; LLMError (cached) when it is configured but cannot be set up.
+
+        This bound method is the `LLMSource` every LLM-using feature receives.
+        """
+        with self._lock:
+            if self._llm is None and self.settings.llm_enabled:
+                if self._llm_error:
+                    raise LLMError(self._llm_error)
+                from assistant.llm import build_llm
+
+                try:
+                    self._llm = build_llm(self.settings)
+                except LLMError as exc:
+                    self._llm_error = str(exc)
+                    raise
+            return self._llm
+
+    def llm_status(self, probe: bool = True) -> LLMStatus:
+        """offline / configured / reachable / unreachable (one HTTP probe when `probe`)."""
+        from assistant.llm import llm_status
+
+        return llm_status(self.settings, probe=probe)
+
+    # -- questions --------------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> SearchResult:
+        return self.answerer.search(query, k, filters)
+
+    def abstains(self, result: SearchResult) -> bool:
+        """Retrieval confidence too low: the library is taken not to cover the question."""
+        return self.answerer.abstains(result)
+
+    def ask(self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None) -> Answer:
+        return self.answerer.ask(question, history, filters)
+
+    def stream(
+        self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
+        """Answer text as it is produced, then the authoritative `Answer` (see assistant/answer.py)."""
+        return self.answerer.stream(question, history, filters)
+
+    def conversation(self) -> Conversation:
+        from assistant.chat import Conversation
+
+        return Conversation(self)
+
+    def evaluate(self, questions: Sequence[EvalQuestion], k: int) -> EvalReport:
+        """Retrieval metrics of labelled questions against this library."""
+        from assistant.evaluate import evaluate
+
+        papers = [(p.id, p.title) for p in self.library.papers()]
+        return evaluate(questions, lambda q, depth: self.search(q, depth), self.abstains, papers, k)
+
+    # -- reports ----------------------------------------------------------------------------------
+    def select_papers(self, paper_ids: Sequence[str] = (), query: str = "", max_papers: int = 5) -> list[Paper]:
+        """Named papers (in the order given), or the best hits for `query`."""
+        from assistant.compare import select_papers
+
+        # Named papers need no model for this step: the retriever is built only for a query.
+        retriever = self.retriever if query.strip() and not paper_ids else None
+        return select_papers(
+            self.library, paper_ids=paper_ids, query=query, max_papers=max_papers, retriever=retriever
+        )
+
+    def compare(
+        self,
+        paper_ids: Sequence[str] = (),
+        query: str = "",
+        aspects: str | Sequence[str] | None = None,
+        max_papers: int = 5,
+        papers: Sequence[Paper] | None = None,
+    ) -> Comparison:
+        """Papers × aspects, every cell a verbatim quote (or an LLM cell checked against the paper)."""
+        from assistant.compare import compare
+
+        chosen = list(papers) if papers is not None else self.select_papers(paper_ids, query, max_papers)
+        return compare(chosen, self.library, self.embedder, self.settings, aspects, llm=self.chat_model)
+
+    def summarize(self, topic: str = "", max_papers: int | None = None) -> Summary:
+        """A themed, cited literature summary of the papers on `topic` (the whole library when empty)."""
+        from assistant.summarize import summarize
+
+        return summarize(
+            topic, self.library, self.embedder, self.settings, self.retriever, max_papers=max_papers,
+            llm=self.chat_model,
+        )
+
+    # -- the library ------------------------------------------------------------------------------
+    def ingest(self, items: Iterable[Paper | LoadError], progress: Progress | None = None) -> IngestReport:
+        """Records (and the errors met loading them) into the library; unchanged papers are skipped."""
+        from assistant.ingestion import add_records
+
+        return add_records(items, self.library, lambda: self.embedder, self.settings, progress)
+
+    def papers(self, ids: Iterable[str] | None = None) -> list[Paper]:
+        return self.library.papers(ids)
+
+    def count(self) -> int:
+        return self.library.count()
+
+    def chunk_count(self) -> int:
+        return self.library.chunk_count()
+
+    def chunk_counts(self) -> dict[str, int]:
+        """Chunks per paper id."""
+        return self.library.manifest.chunk_counts()
+
+    def refresh(self) -> None:
+        """Catch up with writes made by another process (a CLI ingest while the UI runs)."""
+        self.library.refresh_if_stale()
+
+    @property
+    def location(self) -> str:
+        """Where the library lives: a directory, or the Chroma server's URL."""
+        return self.library.location
+
+    @property
+    def embed_model(self) -> str:
+        """The embedding model's canonical name (what the library records it was built with)."""
+        return self.library.model_name
+
+    @property
+    def generation(self) -> str:
+        """Changes whenever the library does (for caches keyed by library content)."""
+        return self.library.generation
+
+    def remove(self, paper_ids: Sequence[str]) -> list[str]:
+        """Remove papers from every store at once; returns the ids that were there."""
+        return self.library.remove(paper_ids)
+
+    def stats(self) -> dict[str, Any]:
+        lib = self.library
+        meta = lib.meta
+        return {
+            "papers": lib.count(),
+            "chunks": lib.chunk_count(),
+            "chroma_chunks": lib.collection.count(),
+            "bm25_chunks": len(lib.bm25),
+            "embed_model": meta.get("embed_model", self.settings.embed_model),
+            "embed_dim": meta.get("embed_dim"),
+            "location": lib.location,
+            "collection": self.settings.collection,
+            "llm": self.settings.llm_model or "offline (extractive)",
+        }
+
+    def reindex(self) -> int:
+        """Re-embed every chunk with the configured embedding model; returns the chunks re-embedded."""
+        return self.library.reindex(self.embedder.embed)
+
+    def export(self, path: Path) -> ExportReport:
+        from assistant.transfer import export_library
+
+        return export_library(self.library, path)
+
+    def import_file(self, path: Path) -> ImportReport:
+        """Load a `papers export` file, keeping its vectors; a wrong file fails before the library opens."""
+        from assistant.transfer import import_library, read_header
+
+        read_header(path)
+        return import_library(self.library, path)
+
+
+_ENGINES: dict[tuple[Any, ...], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def get_engine(settings: Settings | None = None, *, check_model: bool = True) -> Engine:
+    """One engine per library/model configuration in this process (the model loads once)."""
+    s = settings or get_settings()
+    key = (s.model_dump_json(), check_model)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _ENGINES[key] = Engine(s, check_model=check_model)
+        return engine
+
+
+def reset_engines() -> None:
+    with _ENGINES_LOCK:
+        _ENGINES.clear()

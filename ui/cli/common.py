@@ -1,0 +1,57 @@
+"""What every command of the terminal face shares: one-line errors, JSON output, the engine."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from assistant.engine import Engine
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def friendly(fn: F) -> F:
+    """Domain errors become one readable line on stderr, never a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from pydantic import ValidationError
+
+        from assistant.errors import PapersError
+
+        try:
+            return fn(*args, **kwargs)
+        except PapersError as exc:
+            fail(str(exc))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            fail(f"invalid setting {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def engine(check_model: bool = True) -> Engine:
+    """The process's engine for the configured library (imports stay here so --help is instant).
+
+    `check_model=False` for commands that never embed, so they work on a library built with another
+    embedding model (list, stats, remove, export, reindex).
+    """
+    from assistant.engine import get_engine
+
+    return get_engine(check_model=check_model)
+
+
+def print_json(obj: Any) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))
