@@ -1,4 +1,4 @@
-"""Shared bench plumbing: paths, timing, subprocesses, goals, profiles."""
+"""Shared bench plumbing: paths, recorded metrics, timing, subprocesses, profiles, number format."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,44 +24,47 @@ CHROMA = str(Path(sys.executable).parent / "chroma")
 DEV_QUESTIONS = BENCH / "dev_questions.jsonl"
 
 
-@dataclass
-class Goal:
-    """One goal row: value against a same-run baseline; `goal` says what counts as met."""
+@dataclass(frozen=True)
+class Config:
+    """Sizes of one run (`bench.run` picks FULL or QUICK and applies --sizes / --ingest-n)."""
 
-    key: str
-    name: str
-    unit: str
-    value: float | None
-    baseline: float | None
-    baseline_name: str
-    ratio: float | None
-    goal: str
-    met: bool | None  # None: not measured (reason in note)
-    note: str = ""
-    profile: str = ""  # cProfile / memory breakdown for goals not met
+    ingest_n: int
+    sizes: tuple[int, ...]
+    server_sizes: tuple[int, ...]
+    queries: int
+    asks: int
+    onnx_texts: int
+    reps: int
+
+
+@dataclass
+class Metric:
+    """One measured value; `detail` is shown beside it; `profile` explains it if a goal on it is not met."""
+
+    value: float
+    detail: str = ""
+    profile: Callable[[], str] | None = field(default=None, repr=False, compare=False)
 
     def public(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("key")
-        d.pop("profile")
-        return d
+        return {"value": self.value, "detail": self.detail}
 
 
 @dataclass
 class Run:
+    """What one bench run measured: flat metrics for the goals, nested data for the report's tables."""
+
     quick: bool
     started: float = field(default_factory=time.time)
-    goals: list[Goal] = field(default_factory=list)
+    metrics: dict[str, Metric] = field(default_factory=dict)
     measurements: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # section → seconds the bench spent
 
-    def add(self, goal: Goal) -> Goal:
-        self.goals.append(goal)
-        mark = {True: "met", False: "NOT MET", None: "not measured"}[goal.met]
-        value = "—" if goal.value is None else f"{goal.value:.4g}"
-        log(f"goal {goal.name}: {value} {goal.unit} ({mark})")
-        return goal
+    def record(self, key: str, value: float | None, detail: str = "", profile: Callable[[], str] | None = None) -> None:
+        """Record metric `key` (e.g. `latency.1000.search_p50_ms`); None or NaN records nothing."""
+        if value is None or value != value:
+            return
+        self.metrics[key] = Metric(value, detail, profile)
+        log(f"{key} = {value:.4g}" + (f" ({detail})" if detail else ""))
 
 
 def log(msg: str) -> None:
@@ -82,6 +86,26 @@ def ratio(a: float | None, b: float | None) -> float | None:
     if a is None or b is None or b == 0:
         return None
     return a / b
+
+
+def median(xs: list[float]) -> float:
+    """The middle value (upper middle for an even count, as the bench has always taken it)."""
+    return sorted(xs)[len(xs) // 2]
+
+
+def fmt(x: Any, digits: int = 4) -> str:
+    """A number as the report writes it: 4 significant digits, thousands separators, `—` for none."""
+    if x is None:
+        return "—"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return f"{x:,}"
+    if isinstance(x, float):
+        if x != x:
+            return "—"
+        return f"{x:.{digits}g}" if abs(x) < 1000 else f"{x:,.0f}"
+    return str(x)
 
 
 def env_for(data_dir: Path | None = None, **extra: str) -> dict[str, str]:
@@ -163,6 +187,26 @@ def profile_top(prof_path: Path, n: int = 22) -> str:
     return "\n".join(out)
 
 
+def profile_cli(args: list[str], data: Path | None = None, fresh: bool = False) -> str:
+    """cProfile of one `papers ARGS` process on library `data` (a scratch one, emptied if `fresh`)."""
+    import shutil
+
+    target = data or (CACHE / "profile-lib")
+    if fresh:
+        shutil.rmtree(target, ignore_errors=True)
+    prof = CACHE / "profile.prof"
+    done = subprocess.run(
+        [PY, "-m", "cProfile", "-o", str(prof), PAPERS, *args],
+        env=env_for(target),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    if not prof.exists():
+        return f"(profile failed: {done.stderr[-500:]})"
+    return f"$ python -m cProfile papers {' '.join(Path(a).name for a in args)}\n" + profile_top(prof, 25)
+
+
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {
         "python": platform.python_version(),
@@ -178,7 +222,7 @@ def machine() -> dict[str, Any]:
         info["load_avg_at_start"] = os.getloadavg()
     from importlib.metadata import PackageNotFoundError, version
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for pkg in [
         "chromadb",
         "torch",

@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import BENCH, Goal, Run
+from bench.common import BENCH, ROOT, Run, fmt
+from bench.goals import Outcome, render_table
 
 METHOD = """\
 ## Method
@@ -50,35 +51,6 @@ METHOD = """\
 """
 
 
-def _fmt(x: Any, digits: int = 4) -> str:
-    if x is None:
-        return "—"
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, int):
-        return f"{x:,}"
-    if isinstance(x, float):
-        if x != x:
-            return "—"
-        return f"{x:.{digits}g}" if abs(x) < 1000 else f"{x:,.0f}"
-    return str(x)
-
-
-def _met(g: Goal) -> str:
-    return {True: "**met**", False: "**NOT MET**", None: "not measured"}[g.met]
-
-
-def _goal_table(run: Run) -> list[str]:
-    lines = ["| goal | value | baseline | ratio | target | status |", "|---|---|---|---|---|---|"]
-    for g in run.goals:
-        base = f"{_fmt(g.baseline)} ({g.baseline_name})" if g.baseline_name else _fmt(g.baseline)
-        note = f"<br>{g.note}" if g.note else ""
-        lines.append(
-            f"| {g.name} | {_fmt(g.value)} {g.unit}{note} | {base} | {_fmt(g.ratio, 3)} | {g.goal} | {_met(g)} |"
-        )
-    return lines
-
-
 def _latency_table(title: str, data: dict[str, Any]) -> list[str]:
     rows = [k for k in data if k.isdigit()]
     if not rows:
@@ -97,14 +69,15 @@ def _latency_table(title: str, data: dict[str, Any]) -> list[str]:
             f"| {int(k):,} | {r['chunks']:,} | {r['search']['p50_ms']:.1f} / {r['search']['p95_ms']:.1f} "
             f"| {r['embed_query']['p50_ms']:.1f} | {r['dense']['p50_ms']:.1f} | {r['lexical']['p50_ms']:.1f} "
             f"| {r['floor']['p50_ms']:.1f} / {r['floor']['p95_ms']:.1f} "
-            f"| {_fmt(ask.get('p50_ms'))} / {_fmt(ask.get('p95_ms'))} | {r['open_s']:.2f} | {r['rss']['peak_mb']:.0f} |"
+            f"| {fmt(ask.get('p50_ms'))} / {fmt(ask.get('p95_ms'))} | {r['open_s']:.2f} | {r['rss']['peak_mb']:.0f} |"
         )
     return out + [""]
 
 
-def _analysis(run: Run, g: Goal) -> str:
+def _analysis(run: Run, g: Outcome) -> str:
     m = run.measurements
-    if g.key == "cold_ingest":
+    key = g.goal.key
+    if key == "cold_ingest":
         i = m["ingest"]
         over = i["cold_wall_s"] - i["floor_wall_s"]
         return (
@@ -115,7 +88,7 @@ def _analysis(run: Run, g: Goal) -> str:
             "and manifest writes. Most of it is a fixed cost, so the ratio improves with corpus size. The "
             "profile below (a cold ingest of 200 papers) shows the split."
         )
-    if g.key == "reingest":
+    if key == "reingest":
         i = m["ingest"]
         return (
             "An unchanged re-ingest embeds nothing, opens neither Chroma nor the BM25 index (the clean manifest "
@@ -127,9 +100,9 @@ def _analysis(run: Run, g: Goal) -> str:
             "is left would mean a CLI that avoids typer/pydantic-settings on this path, or trusting file "
             "mtimes instead of hashing records. The profile below shows the split."
         )
-    if g.key.startswith(("search_", "server_search_")):
-        n = g.key.rsplit("_", 1)[1]
-        src = m["server"] if g.key.startswith("server") else m["latency"]
+    if key.startswith(("search_", "server_search_")):
+        n = key.rsplit("_", 1)[1]
+        src = m["server"] if key.startswith("server") else m["latency"]
         r = src[n]
         return (
             f"At {int(n):,} papers a search costs {r['search']['p50_ms']:.1f} ms p50: embedding the question "
@@ -137,25 +110,25 @@ def _analysis(run: Run, g: Goal) -> str:
             f"{r['lexical']['p50_ms']:.1f} ms; the rest is fusion, fetching evidence text and paper records. "
             "The profile below (10 searches) shows the split."
         )
-    if g.key == "ask_p50_1k":
+    if key == "ask_p50_1k":
         r = m["latency"][next(iter(m["latency"]))]
         return (
             f"An offline answer is a search ({r['search']['p50_ms']:.0f} ms p50) plus composing the extractive "
             "answer, which splits the hits' evidence into sentences and embeds them to rank them against the "
             "question; the profile below (10 asks) shows the model's forward passes dominate."
         )
-    if g.key == "ready":
+    if key == "ready":
         rd = m["ready"]
         return (
             f"A cold `papers ask` ({g.value:.2f} s) spends most of its time importing torch/transformers and "
             f"loading the model (the floor alone: {min(rd['floor_runs_s']):.2f} s), then opening Chroma and the "
             "BM25 index, then one search and an extractive answer. The profile shows the import chain."
         )
-    if g.key.startswith("rss_"):
+    if key.startswith("rss_"):
         return "Memory by stage (model, Chroma's HNSW index, BM25 matrix, manifest) is listed below."
-    if g.key.startswith("cli_"):
+    if key.startswith("cli_"):
         return "Start-up is imports; the profile lists the modules the command pulls in."
-    if g.key == "cold_ingest_vs_llamaindex":
+    if key == "cold_ingest_vs_llamaindex":
         return "See the cold-ingest analysis above: both pay the same encoder cost."
     return ""
 
@@ -164,13 +137,43 @@ def _load(mach: dict[str, Any]) -> str:
     return ", ".join(f"{x:.2f}" for x in mach.get("load_avg_at_start", ()))
 
 
+STORAGE_DOC = ROOT / "docs" / "STORAGE.md"
+STORAGE_HEADING = "## Storage decision"
+
+
+def storage_section(out: Path) -> list[str]:
+    """The storage decision: docs/STORAGE.md if it exists, else a hand-written `## Storage decision`
+    section kept from the RESULTS.md being replaced, else a pointer."""
+    if STORAGE_DOC.exists():
+        text = STORAGE_DOC.read_text(encoding="utf-8").strip()
+        body = text.split("\n", 1)[1].strip() if text.startswith("# ") else text
+        body = "\n".join("#" + line if line.startswith("#") else line for line in body.splitlines())
+        return [STORAGE_HEADING, "", "(from `docs/STORAGE.md`)", "", body, ""]
+    old = out / "RESULTS.md"
+    if old.exists():
+        kept = _section_of(old.read_text(encoding="utf-8"), STORAGE_HEADING)
+        if kept:
+            return [kept, ""]
+    return [STORAGE_HEADING, "", "Storage decision: see docs/STORAGE.md.", ""]
+
+
+def _section_of(markdown: str, heading: str) -> str:
+    """The `## heading` section of a Markdown text, up to the next `## ` heading ("" if absent)."""
+    lines = markdown.splitlines()
+    if heading not in lines:
+        return ""
+    start = lines.index(heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "\n".join(lines[start:end]).rstrip()
+
+
 def _optimisations() -> str:
     """bench/OPTIMISATIONS.md: what was changed for speed, with the measurements behind each change."""
     path = BENCH / "OPTIMISATIONS.md"
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def write_report(run: Run, out: Path) -> None:
+def write_report(run: Run, outcomes: list[Outcome], out: Path) -> None:
     m = run.measurements
     mach = m["machine"]
     now = time.strftime("%Y-%m-%d %H:%M %Z")
@@ -190,7 +193,7 @@ def write_report(run: Run, out: Path) -> None:
         "",
         "## Goals",
         "",
-        *_goal_table(run),
+        *render_table(outcomes),
         "",
     ]
     if "ingest" in m:
@@ -226,9 +229,9 @@ def write_report(run: Run, out: Path) -> None:
         ]
         for n, b in m["libraries"].items():
             lines.append(
-                f"| {int(n):,} | {_fmt(b.get('chunks'))} | {_fmt(b.get('build_s'))} "
-                f"| {_fmt(b.get('write_s'))} | {_fmt(b.get('write_chunks_per_s'))} | {_fmt(b.get('chroma_mb'))} "
-                f"| {_fmt(b.get('cache_mb'))} |"
+                f"| {int(n):,} | {fmt(b.get('chunks'))} | {fmt(b.get('build_s'))} "
+                f"| {fmt(b.get('write_s'))} | {fmt(b.get('write_chunks_per_s'))} | {fmt(b.get('chroma_mb'))} "
+                f"| {fmt(b.get('cache_mb'))} |"
             )
         lines.append("")
     lines += ["## Latency and memory", ""]
@@ -255,7 +258,7 @@ def write_report(run: Run, out: Path) -> None:
             ld = first["load"]
             lines += [
                 f"Load: {ld['concurrency']} concurrent asks, {ld['errors']} errors, p50 "
-                f"{_fmt(ld.get('p50_ms'))} ms, p95 {_fmt(ld.get('p95_ms'))} ms, {ld['wall_s']:.1f} s for all.",
+                f"{fmt(ld.get('p50_ms'))} ms, p95 {fmt(ld.get('p95_ms'))} ms, {ld['wall_s']:.1f} s for all.",
                 "",
             ]
     if "ready" in m:
@@ -279,7 +282,8 @@ def write_report(run: Run, out: Path) -> None:
             "",
         ]
     lines += _onnx_section(m.get("onnx"))
-    unmet = [g for g in run.goals if g.met is False]
+    lines += storage_section(out)
+    unmet = [o for o in outcomes if o.status == "not met"]
     if unmet:
         lines += ["## Goals not met: analysis", ""]
         for g in unmet:
@@ -300,7 +304,8 @@ def write_report(run: Run, out: Path) -> None:
         "generated": now,
         "mode": "quick" if run.quick else "full",
         "machine": mach,
-        "goals": {g.key: g.public() for g in run.goals},
+        "goals": {o.goal.key: o.public() for o in outcomes},
+        "metrics": {k: v.public() for k, v in run.metrics.items()},
         "measurements": {k: v for k, v in m.items() if k != "machine"},
     }
     (out / "results.json").write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
@@ -328,7 +333,7 @@ def _onnx_section(o: dict[str, Any] | None) -> list[str]:
         f"| texts/s | {o['torch_texts_per_s']:.2f} | {o['ort_texts_per_s']:.2f} |",
         f"| one query p50 ms | {o['torch_query_ms_p50']:.1f} | {o['ort_query_ms_p50']:.1f} |",
         f"| load s | {o['torch_load_s']:.2f} | {o['ort_load_s']:.2f} |",
-        f"| dev-set MRR@10 (seed library) | {_fmt(o['mrr_torch'])} | {_fmt(o['mrr_ort'])} |",
+        f"| dev-set MRR@10 (seed library) | {fmt(o['mrr_torch'])} | {fmt(o['mrr_ort'])} |",
         "",
         f"Cosine to the torch vectors: min {o['cosine_min']:.6f}, mean {o['cosine_mean']:.6f}. "
         f"Throughput ratio ONNX/torch {o['speedup']:.2f}. Decision: **{verdict}**. (int8 quantisation was not "
