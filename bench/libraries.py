@@ -73,11 +73,11 @@ def cached(n: int) -> bool:
 
 def build(n: int) -> dict[str, Any]:
     """Build (or reuse) the n-paper synthetic library; returns build stats."""
+    from assistant.chunking import chunk_paper
     from assistant.library import Library
     from assistant.models import Paper
     from assistant.settings import Settings
     from bench.corpus import synth_papers_with_sentences
-    from ingest.chunking import chunk_paper
 
     target = library_dir(n)
     if cached(n):

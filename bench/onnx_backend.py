@@ -102,26 +102,24 @@ class OnnxEmbedder:
 
 def _dev_mrr(embedder: Any) -> float | None:
     """MRR@10 of hybrid retrieval on the dev questions over the seed library built with `embedder`."""
+    from assistant.engine import Engine
     from assistant.evaluate import evaluate, load_questions
-    from assistant.library import Library
-    from assistant.retrieve import Retriever
     from assistant.settings import Settings
     from bench.common import DEV_QUESTIONS
-    from ingest.pipeline import ingest
+    from ingest.pipeline import load_all
     from ingest.sources.seed import SEED_FILE
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(_env_file=None, data_dir=Path(tmp))  # type: ignore[call-arg]
-        lib = Library(settings)
-        ingest([SEED_FILE], lib, lambda: embedder, settings)
-        retriever = Retriever(lib, embedder, settings)
+        engine = Engine(settings, embedder=embedder)
+        engine.ingest(load_all([SEED_FILE], settings))
         report = evaluate(
             load_questions(DEV_QUESTIONS),
-            lambda q, k: retriever.search(q, k),
+            lambda q, k: engine.retriever.search(q, k),
             lambda r: r.best_dense < settings.abstain_threshold,
-            [(p.id, p.title) for p in lib.papers()],
+            [(p.id, p.title) for p in engine.papers()],
         )
-        lib.close()
+        engine.library.close()
         return report.mrr_at_10
 
 

@@ -116,7 +116,7 @@ def task_llamaindex(args: argparse.Namespace) -> None:
 def task_latency(args: argparse.Namespace) -> None:
     stages: dict[str, float] = {"start_mb": rss_mb()}
     t0 = time.perf_counter()
-    from assistant.answer import Engine
+    from assistant.engine import Engine
     from assistant.settings import Settings
 
     settings = Settings(  # type: ignore[call-arg]
