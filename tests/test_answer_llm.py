@@ -12,7 +12,7 @@ from assistant.answer import NOT_COVERED
 from assistant.engine import Engine
 from assistant.errors import LLMError
 from assistant.library import Library
-from assistant.llm import build_llm, chat, llm_status, stream_chat
+from assistant.llm import ChatModel, build_llm, llm_status
 from assistant.models import Answer
 from assistant.settings import Settings, get_settings
 from tests.llm_server import LLMServer, Reply
@@ -34,11 +34,14 @@ def sources_in(body: dict[str, Any]) -> list[int]:
 def test_build_llm_picks_openai_or_openai_like(monkeypatch: pytest.MonkeyPatch) -> None:
     base = Settings(_env_file=None)  # type: ignore[call-arg]
     local = build_llm(base.model_copy(update={"llm_model": "llama3.1", "llm_base_url": "http://127.0.0.1:11434/v1"}))
-    assert "OpenAILike" in type(local).__name__
-    assert local.api_base == "http://127.0.0.1:11434/v1" and local.is_chat_model
-    assert local.context_window == base.llm_context_window and local.timeout == base.llm_timeout_s
+    assert isinstance(local, ChatModel) and local.model == "llama3.1"
+    assert type(local.llm).__name__ == "OpenAILike"
+    assert local.llm.api_base == "http://127.0.0.1:11434/v1" and local.llm.is_chat_model
+    assert local.llm.context_window == base.llm_context_window and local.timeout == base.llm_timeout_s
+    # Retries live in the openai client handed to llama-index through its public `openai_client`.
+    assert local.llm.max_retries == 0
     hosted = build_llm(Settings(_env_file=None, llm_model="gpt-4o-mini", llm_api_key="sk-test"))  # type: ignore[call-arg]
-    assert type(hosted).__name__ == "BoundedOpenAI"
+    assert type(hosted.llm).__name__ == "OpenAI"
     with pytest.raises(LLMError, match="API key"):
         build_llm(base.model_copy(update={"llm_model": "gpt-4o-mini"}))
     with pytest.raises(LLMError, match="no LLM configured"):
@@ -52,7 +55,7 @@ def test_openai_env_fallbacks_are_enough(llm_server: LLMServer, monkeypatch: pyt
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
     get_settings.cache_clear()
     llm_server.script("pong")
-    assert chat(build_llm(get_settings()), [{"role": "user", "content": "ping"}]) == "pong"
+    assert build_llm(get_settings()).chat([{"role": "user", "content": "ping"}]) == "pong"
     req = llm_server.requests[-1]
     assert req["headers"].get("Authorization") == "Bearer sk-from-env"
     assert req["body"]["model"] == "some-local-model"
@@ -83,7 +86,7 @@ def test_stream_chat_failures_become_short_reasons(llm_server: LLMServer, reply:
     )
     llm_server.script(reply)
     with pytest.raises(LLMError) as err:
-        "".join(stream_chat(build_llm(s), [{"role": "user", "content": "hi"}]))
+        "".join(build_llm(s).stream([{"role": "user", "content": "hi"}]))
     assert str(err.value) == reason
 
 
@@ -92,11 +95,11 @@ def test_retries_are_exact_and_honour_retry_after(llm_server: LLMServer) -> None
         _env_file=None, llm_model="m", llm_base_url=llm_server.url, llm_timeout_s=2, llm_max_retries=1
     )
     llm_server.script(Reply(status=429, headers={"Retry-After": "0"}), "recovered")
-    assert chat(build_llm(s), [{"role": "user", "content": "hi"}]) == "recovered"
+    assert build_llm(s).chat([{"role": "user", "content": "hi"}]) == "recovered"
     assert len(llm_server.chat_requests) == 2
     llm_server.script(Reply(status=500), Reply(status=500), "never reached")
     with pytest.raises(LLMError, match="HTTP 500"):
-        chat(build_llm(s), [{"role": "user", "content": "hi"}])
+        build_llm(s).chat([{"role": "user", "content": "hi"}])
     assert len(llm_server.chat_requests) == 4, "1 + llm_max_retries attempts, no more"
 
 

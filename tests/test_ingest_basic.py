@@ -31,7 +31,7 @@ def test_jsonl_good_and_bad_lines(tmp_path: Path, embedder) -> None:  # type: ig
     lib = Library(settings)
     report = ingest_files([src], lib, embedder, settings)
     assert (report.added, report.failed) == (10, 3)
-    assert sorted(e.line for e in report.errors) == [4, 8, 12]
+    assert sorted(e.line or 0 for e in report.errors) == [4, 8, 12]
     assert "invalid JSON" in report.errors[0].message
     assert exit_code(report) == 1
     assert lib.count() == 10 and lib.collection.count() == 10 and len(lib.bm25) == 10

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from tests.ui_support import EVIL_PAPER, SCRIPT, add_papers, app_test, assert_inert
@@ -40,11 +38,8 @@ def test_compare_chosen_papers_shows_table_quotes_and_downloads(seed_library) ->
     first = next(v for k, v in quotes.items() if k.startswith("[1]"))
     assert first == [c.quote for c in result.papers[0].cells.values() if c.quote]
 
+    # What the files hold is checked where a user gets them: tests/e2e (a real browser download).
     assert {b.label for b in at.download_button} == {"Download CSV", "Download Markdown"}
-    from assistant.compare import comparison_csv
-
-    rows = list(csv.reader(io.StringIO(comparison_csv(result))))
-    assert len(rows) == 4 and rows[0][:3] == ["id", "title", "problem"]
 
 
 def test_compare_by_query_with_custom_aspect(seed_library) -> None:  # type: ignore[no-untyped-def]

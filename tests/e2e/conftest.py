@@ -155,7 +155,11 @@ def page(browser, app: App) -> Iterator[tuple[Any, Watch]]:  # type: ignore[no-u
     context.route("**/*", route)
     pg = context.new_page()
     pg.set_default_timeout(60_000)
-    pg.on("dialog", lambda d: (watch.dialogs.append(d.message), d.dismiss()))
+    def on_dialog(d: Any) -> None:
+        watch.dialogs.append(d.message)
+        d.dismiss()
+
+    pg.on("dialog", on_dialog)
     pg.on("pageerror", lambda e: watch.errors.append(str(e)))
     # A request that bypasses routing (e.g. an <img> the browser preloads) still shows up here.
     pg.on("request", lambda r: None if r.url.startswith((app.url, "data:", "blob:")) else watch.outside.append(r.url))

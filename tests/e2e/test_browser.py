@@ -142,6 +142,41 @@ def test_upload_files_on_library_page(page, app, tmp_path: Path) -> None:  # typ
     assert watch.dialogs == [] and watch.outside == [] and watch.errors == []
 
 
+def test_compare_download_is_the_table_shown(page, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The CSV a researcher downloads is the comparison on screen: same papers, same aspects."""
+    import csv
+    import io
+
+    pg, watch = page
+    pg.goto(app.url)
+    go(pg, "Compare", "Compare methods")
+    pg.get_by_text("From a query", exact=True).click()
+    box = pg.get_by_label("Topic or method")
+    box.fill("neural solvers for partial differential equations")
+    box.press("Enter")
+    pg.get_by_role("button", name="Compare", exact=True).click()
+    button = pg.get_by_role("button", name="Download CSV")
+    button.wait_for(timeout=ANSWER_TIMEOUT)
+    with pg.expect_download() as info:
+        button.click()
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
+    shown = pg.locator("[data-testid=stExpander] summary").all_inner_texts()
+    assert rows and list(rows[0])[:2] == ["id", "title"]
+    aspects = ["problem", "method", "data", "results", "limitations"]
+    assert list(rows[0])[2:] == [col for a in aspects for col in (a, f"{a} quote")]
+    # One quotes expander per compared paper, titled with the paper; the file has the same papers.
+    assert len(shown) == len(rows)
+    for row, title in zip(rows, shown):
+        assert _space(row["title"])[:40] in _space(title), (row["title"], title)
+    # The quotes in the file are the quotes the first paper's expander shows.
+    first = pg.locator("[data-testid=stExpander]").first
+    first.locator("summary").click()
+    shown_quotes = _space(first.inner_text())
+    quotes = [_space(row_quote) for a in aspects if (row_quote := rows[0][f"{a} quote"])]
+    assert quotes and all(q in shown_quotes for q in quotes), (quotes, shown_quotes[:500])
+    assert watch.dialogs == [] and watch.outside == [] and watch.errors == []
+
+
 def test_hostile_paper_is_inert_on_every_page(page, app) -> None:  # type: ignore[no-untyped-def]
     pg, watch = page
     pg.goto(app.url)

@@ -1,0 +1,165 @@
+"""The shape of the code, checked: dependencies point one way (ui → ingest → assistant), no module
+imports another's private names, no import circle, faces go through the front door, and a module
+over ~400 lines says why in its docstring."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("assistant", "ingest", "ui")
+LONG = 420  # "~400 lines"
+LONG_REASON = "Why this module is long:"
+
+
+def _modules() -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for pkg in PACKAGES:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            out[".".join(parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _imports(path: Path, *, top_level_only: bool) -> list[tuple[str, list[str]]]:
+    """(module imported, names imported from it) for each import statement of the file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    if top_level_only:  # `if TYPE_CHECKING:` blocks never run
+        nodes = [n for n in nodes if not (isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test))]
+    found: list[tuple[str, list[str]]] = []
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            found.extend((a.name, []) for a in node.names)
+    return found
+
+
+def _ours(name: str) -> bool:
+    return name.split(".")[0] in PACKAGES
+
+
+def test_the_tree_is_what_the_checks_walk() -> None:
+    assert {"assistant.engine", "ingest.pipeline", "ui.cli", "ui.cli.common"} <= set(MODULES)
+
+
+def test_dependencies_point_one_way() -> None:
+    allowed = {"assistant": {"assistant"}, "ingest": {"assistant", "ingest"}, "ui": {"assistant", "ingest", "ui"}}
+    wrong = [
+        f"{mod} imports {target}"
+        for mod, path in MODULES.items()
+        for target, _ in _imports(path, top_level_only=False)
+        if _ours(target) and target.split(".")[0] not in allowed[mod.split(".")[0]]
+    ]
+    assert wrong == []
+
+
+def test_no_private_name_imported_across_modules() -> None:
+    wrong = [
+        f"{mod}: from {target} import {name}"
+        for mod, path in MODULES.items()
+        for target, names in _imports(path, top_level_only=False)
+        if _ours(target) and target != mod
+        for name in names
+        if name.startswith("_")
+    ]
+    assert wrong == []
+
+
+def _resolve(target: str, names: list[str]) -> list[str]:
+    """The modules of ours an import statement loads: `from a.b import c` is a.b, or a.b.c when c is one."""
+    out = [target] if target in MODULES else []
+    out += [f"{target}.{n}" for n in names if f"{target}.{n}" in MODULES]
+    return out
+
+
+def test_no_import_circle() -> None:
+    graph = {
+        mod: {dep for target, names in _imports(path, top_level_only=True) if _ours(target)
+              for dep in _resolve(target, names) if dep != mod}
+        for mod, path in MODULES.items()
+    }
+    # A package's __init__ is loaded before its submodules, so a submodule importing its parent is fine.
+    for mod, deps in graph.items():
+        graph[mod] = {d for d in deps if not mod.startswith(d + ".")}
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for dep in sorted(graph.get(node, ())):
+            if state.get(dep) == 1:
+                cycles.append(trail[trail.index(dep):] + [dep] if dep in trail else [node, dep])
+            elif dep not in state:
+                visit(dep, [*trail, dep])
+        state[node] = 2
+
+    for mod in sorted(graph):
+        if mod not in state:
+            visit(mod, [mod])
+    assert cycles == []
+
+
+@pytest.mark.slow
+def test_every_module_imports_on_its_own() -> None:
+    """One fresh interpreter per module: what only works after another import would fail here."""
+    skip = {"ui.app", "ui.cli.__main__"} | {m for m in MODULES if m.startswith("ui.views")}  # Streamlit scripts
+    failed = []
+    for mod in sorted(set(MODULES) - skip):
+        done = subprocess.run([sys.executable, "-c", f"import {mod}"], capture_output=True, text=True, cwd=ROOT)
+        if done.returncode != 0:
+            failed.append(f"{mod}: {done.stderr.strip().splitlines()[-1]}")
+    assert failed == []
+
+
+def test_long_modules_say_why() -> None:
+    long = []
+    for mod, path in MODULES.items():
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > LONG and LONG_REASON not in (ast.get_docstring(ast.parse(text)) or ""):
+            long.append(f"{mod}: {text.count(chr(10))} lines")
+    assert long == []
+
+
+def test_faces_use_the_front_door_only() -> None:
+    """The CLI and the pages reach the core's work through assistant.engine, never around it (they may
+    name the core's value types and pure helpers)."""
+    around = {"assistant.library", "assistant.retrieve", "assistant.answer", "assistant.ingestion",
+              "assistant.embeddings", "assistant.transfer", "assistant.llm"}
+    values = {"Filters", "LLMStatus", "exit_code"}
+    wrong = [
+        f"{mod}: from {target} import {', '.join(names) or '*'}"
+        for mod, path in MODULES.items()
+        if mod.startswith("ui.")
+        for target, names in _imports(path, top_level_only=False)
+        if target in around and not (names and set(names) <= values)
+    ]
+    assert wrong == []
+
+
+def test_cli_entry_points_list_the_same_commands() -> None:
+    papers = Path(sys.executable).parent / "papers"
+    by_module = subprocess.run([sys.executable, "-m", "ui.cli", "--help"], capture_output=True, text=True, cwd=ROOT)
+    by_script = subprocess.run([str(papers), "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert by_module.returncode == by_script.returncode == 0, (by_module.stderr, by_script.stderr)
+
+    def commands(help_text: str) -> list[str]:
+        lines = help_text.split("Commands:", 1)[1].splitlines()
+        return [ln.split()[0] for ln in lines if ln.startswith("  ") and ln.strip()]
+
+    listed = commands(by_module.stdout)
+    assert listed == commands(by_script.stdout)
+    expected = {"ingest", "list", "remove", "stats", "reindex", "export", "import", "search", "ask", "chat",
+                "eval", "compare", "summarize"}
+    assert expected <= set(listed) and len(listed) >= 13, listed
