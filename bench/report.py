@@ -1,4 +1,9 @@
-"""bench/RESULTS.md and bench/results.json from one run."""
+"""bench/RESULTS.md and bench/results.json from one run.
+
+The Goals table comes from bench/goals.py (`render_table`); this module writes the tables of each
+section's measurements, the analysis and profiles of goals not met, the storage decision
+(docs/STORAGE.md, or a hand-written section kept from the previous RESULTS.md), and the method.
+"""
 
 from __future__ import annotations
 
