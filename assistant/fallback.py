@@ -24,11 +24,6 @@ LLMSource = Callable[[], ChatModel | None]
 """Returns the chat model, None when none is configured, or raises LLMError when it cannot be set up."""
 
 
-def no_llm() -> ChatModel | None:
-    """The `LLMSource` of an offline caller: no chat model, so always the extractive result."""
-    return None
-
-
 def no_llm() -> None:
     """The LLMSource of offline use: no chat model."""
     return None
