@@ -6,12 +6,17 @@ title, abstract, authors or categories), with `start` / `max_results` paging and
 opensearch totals. Fault modes by path prefix, for error handling tests:
   /http503/...  answers HTTP 503        /html/...  answers 200 with an HTML page
   /stall/...    accepts and never answers (until the server stops)
-Every request's path and query are recorded in `requests`.
+  /flaky/...    answers HTTP 503 the first time it sees a request, the real answer when asked again
+  /truncated/...  answers 200 with the real Atom answer cut off in the middle of the XML
+Every request's path and query are recorded in `requests`, its arrival (time.monotonic) in `times`.
+`synthetic_entries(n)` makes a large result set for paging tests.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,6 +60,21 @@ def _terms(query: str) -> list[str]:
     return out
 
 
+def synthetic_entries(n: int) -> list[ET.Element]:
+    """n distinct entries (ids 2401.00000v1, ...; title "Synthetic paper i"), shaped like the recorded first one."""
+    template = ET.parse(FEED).getroot().findall(f"{ATOM}entry")[0]
+    out = []
+    for i in range(n):
+        entry = copy.deepcopy(template)
+        fields = {f"{ATOM}id": f"http://arxiv.org/abs/2401.{i:05d}v1", f"{ATOM}title": f"Synthetic paper {i}"}
+        for tag, text in fields.items():
+            node = entry.find(tag)
+            assert node is not None
+            node.text = text
+        out.append(entry)
+    return out
+
+
 def render_feed(entries: list[ET.Element], total: int, start: int, per_page: int) -> bytes:
     for prefix, uri in _NS.items():
         ET.register_namespace(prefix, uri)
@@ -71,9 +91,11 @@ def render_feed(entries: list[ET.Element], total: int, start: int, per_page: int
 
 
 class ArxivReplay:
-    def __init__(self, feed_path: Path = FEED) -> None:
-        self.entries = ET.parse(feed_path).getroot().findall(f"{ATOM}entry")
+    def __init__(self, feed_path: Path = FEED, entries: list[ET.Element] | None = None) -> None:
+        self.entries = entries if entries is not None else ET.parse(feed_path).getroot().findall(f"{ATOM}entry")
         self.requests: list[str] = []
+        self.times: list[float] = []
+        self._failed_once: set[str] = set()
         self._stop = threading.Event()
         replay = self
 
@@ -82,6 +104,7 @@ class ArxivReplay:
                 pass
 
             def do_GET(self) -> None:
+                replay.times.append(time.monotonic())
                 replay.requests.append(self.path)
                 url = urlparse(self.path)
                 if url.path.startswith("/stall/"):
@@ -92,6 +115,14 @@ class ArxivReplay:
                     return
                 if url.path.startswith("/html/"):
                     self._send(200, b"<html><body><h1>Rate limited</h1><p>Try later.", "text/html")
+                    return
+                if url.path.startswith("/flaky/") and self.path not in replay._failed_once:
+                    replay._failed_once.add(self.path)
+                    self._send(503, b"Service Unavailable", "text/plain")
+                    return
+                if url.path.startswith("/truncated/"):
+                    body = replay.answer(parse_qs(url.query))
+                    self._send(200, body[: len(body) // 2], "application/atom+xml; charset=utf-8")
                     return
                 if not url.path.endswith("/api/query"):
                     self._send(404, b"not found", "text/plain")
@@ -136,8 +167,8 @@ class ArxivReplay:
 
 
 @contextmanager
-def arxiv_replay() -> Iterator[ArxivReplay]:
-    server = ArxivReplay()
+def arxiv_replay(entries: list[ET.Element] | None = None) -> Iterator[ArxivReplay]:
+    server = ArxivReplay(entries=entries)
     server.start()
     try:
         yield server

@@ -1,4 +1,4 @@
-"""arXiv ingestion through the real `arxiv` client against a local server replaying Atom entries."""
+"""arXiv ingestion through our fetcher (httpx + feedparser) against a local server replaying Atom entries."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 
 from assistant.models import LoadError, Paper
 from assistant.settings import Settings
+from ingest.sources import arxiv as arxiv_source
 from ingest.sources.arxiv import fetch_arxiv, normalize_id
-from tests.arxiv_server import ArxivReplay, arxiv_replay
+from tests.arxiv_server import ArxivReplay, arxiv_replay, synthetic_entries
 from tests.support import papers, papers_json
 
 
@@ -23,7 +24,8 @@ def replay() -> Iterator[ArxivReplay]:
 
 
 def _settings(url: str, **kw: Any) -> Settings:
-    return Settings(_env_file=None, arxiv_api_url=url, arxiv_retries=0, arxiv_timeout_s=2, **kw)  # type: ignore[call-arg]
+    fields = {"arxiv_api_url": url, "arxiv_retries": 0, "arxiv_timeout_s": 2, **kw}
+    return Settings(_env_file=None, **fields)  # type: ignore[call-arg]
 
 
 def test_normalize_id() -> None:
@@ -81,6 +83,8 @@ def test_fetch_by_query(replay: ArxivReplay) -> None:
     [
         ("/http503", "HTTP 503"),
         ("/html", "the answer is not an Atom feed (content type text/html)"),
+        # Cut mid-XML: feedparser would hand over the entries before the cut; a failure, not a partial answer.
+        ("/truncated", "the answer is not an Atom feed (content type application/atom+xml; charset=utf-8): line "),
         ("/stall", "no answer within 2s"),
     ],
 )
@@ -90,6 +94,34 @@ def test_server_failures_are_one_error(replay: ArxivReplay, prefix: str, reason:
     assert len(items) == 1 and isinstance(items[0], LoadError), items
     assert items[0].source == "arxiv:2308.05732,2303.08797"
     assert items[0].message.startswith(f"arXiv API request to {url} failed: ") and reason in items[0].message
+
+
+def test_retries_a_5xx_answer(replay: ArxivReplay, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(arxiv_source, "REQUEST_GAP_S", 0.2)
+    url = f"http://127.0.0.1:{replay.port}/flaky/api/query"
+    replay.requests.clear()
+    replay.times.clear()
+    got = list(fetch_arxiv(["2303.08797"], "", 10, _settings(url, arxiv_retries=1)))
+    assert [p.id if isinstance(p, Paper) else p for p in got] == ["arxiv:2303.08797"]
+    assert len(replay.requests) == 2 and replay.requests[0] == replay.requests[1]  # 503, then asked again
+    assert replay.times[1] - replay.times[0] >= 0.2
+
+
+def test_query_pages_through_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert arxiv_source.PAGE_SIZE == 100
+    monkeypatch.setattr(arxiv_source, "REQUEST_GAP_S", 0.2)  # checked here at test speed; the 3 s in the CLI test
+    with arxiv_replay(synthetic_entries(250)) as server:
+        got = list(fetch_arxiv([], "synthetic", 230, _settings(server.url)))
+        assert [p.id if isinstance(p, Paper) else p for p in got] == [f"arxiv:2401.{i:05d}" for i in range(230)]
+        pages = [(r.split("start=")[1].split("&")[0], r.split("max_results=")[1]) for r in server.requests]
+        assert pages == [("0", "100"), ("100", "100"), ("200", "30")]
+        assert all(b - a >= 0.2 for a, b in zip(server.times, server.times[1:]))
+
+        # Fewer results than asked for: paging stops at the total the feed announces.
+        server.requests.clear()
+        got = list(fetch_arxiv([], "synthetic", 1000, _settings(server.url)))
+        assert len(got) == 250 and len({p.id for p in got if isinstance(p, Paper)}) == 250
+        assert [r.split("start=")[1].split("&")[0] for r in server.requests] == ["0", "100", "200"]
 
 
 def test_unreachable_server_is_one_error() -> None:
@@ -106,12 +138,16 @@ def test_unreachable_server_is_one_error() -> None:
 
 def test_cli_arxiv_ingest(replay: ArxivReplay) -> None:
     env = {"PAPERS_ARXIV_API_URL": replay.url, "PAPERS_ARXIV_RETRIES": "0"}
+    replay.requests.clear()
+    replay.times.clear()
     report = papers_json(
         "ingest", "--arxiv", "2308.05732", "--arxiv", "https://arxiv.org/abs/2303.08797v2", "--arxiv", "9999.99999",
         "--arxiv-query", "all:numpy", "--max", "5", "--json", env=env, ok_codes=(1,),
     )
     assert (report["added"], report["updated"], report["unchanged"], report["failed"]) == (3, 0, 0, 1)
     assert report["errors"] == [{"source": "arxiv:9999.99999", "line": None, "message": "not found on arXiv"}]
+    # One request for the ids, one for the query, 3 s apart as arXiv's terms of use ask.
+    assert len(replay.times) == 2 and replay.times[1] - replay.times[0] >= arxiv_source.REQUEST_GAP_S == 3.0
     listed = {p["id"]: p for p in papers_json("list", "--json")}
     assert sorted(listed) == ["arxiv:2006.10256", "arxiv:2303.08797", "arxiv:2308.05732"]
     interp = listed["arxiv:2303.08797"]
