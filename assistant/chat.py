@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.citations import strip_markers
 from assistant.errors import LLMError
+from assistant.llm import ChatModel
 from assistant.models import Answer
+from assistant.text import title_name
 
 if TYPE_CHECKING:
     from assistant.retrieve import Filters
@@ -103,16 +105,10 @@ def looks_like_followup(question: str) -> bool:
     return len(words) <= 4 or bool(_CONTINUES.search(question)) or bool(_REFERS_BACK.search(question))
 
 
-def _short_name(title: str) -> str:
-    """ "PIG: Physics-Informed Gaussians …" → "PIG"; no short name → "" ."""
-    head = title.split(":", 1)[0].strip()
-    return head if ":" in title and len(head.split()) <= 3 else ""
-
-
 def subject_of(turn: Turn) -> str:
     if turn.subjects and not turn.abstained:
         title = turn.subjects[0]
-        short = _short_name(title)
+        short = title_name(title, max_chars=None, max_words=3)  # "PIG: Physics-Informed …" → "PIG"
         return title if not short else f"{short} ({title.split(':', 1)[1].strip()})"
     return turn.query or turn.question
 
@@ -135,9 +131,8 @@ REWRITE_SYSTEM = (
 )
 
 
-def rewrite_with_llm(llm: Any, question: str, history: Sequence[Turn]) -> str:
-    from assistant.llm import chat
-
+def rewrite_with_llm(llm: ChatModel, question: str, history: Sequence[Turn]) -> str:
+    """The model's standalone query for a follow-up; LLMError when it fails or writes no usable query."""
     convo = "\n".join(
         f"User: {t.question}\nAssistant: {strip_markers(t.answer)}" for t in history
     )
@@ -145,13 +140,13 @@ def rewrite_with_llm(llm: Any, question: str, history: Sequence[Turn]) -> str:
         {"role": "system", "content": REWRITE_SYSTEM},
         {"role": "user", "content": f"Conversation:\n{convo}\n\nFollow-up: {question}\n\nStandalone query:"},
     ]
-    text = chat(llm, messages).strip().splitlines()[0].strip().strip('"').strip()
+    text = llm.chat(messages).strip().splitlines()[0].strip().strip('"').strip()
     if not text or len(text) > 400:
         raise LLMError("unusable rewrite")
     return text
 
 
-def standalone_query(question: str, history: Sequence[Turn], llm: Any = None) -> str:
+def standalone_query(question: str, history: Sequence[Turn], llm: ChatModel | None = None) -> str:
     """The query to search for `question` given the conversation so far."""
     if not history or not looks_like_followup(question):
         return question

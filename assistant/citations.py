@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from assistant.models import Citation, Paper, PaperHit, Reference
+from assistant.text import split_sentences
 
 # [1], [1, 2], [1,2,3], [1-3] / [1–3]; a marker is never a markdown link's text ("[1](url)").
 _MARKER = re.compile(r"\[(\s*\d+(?:\s*(?:,|-|–)\s*\d+)*\s*)\](?!\()")
@@ -247,8 +248,6 @@ def first_citation_order(texts: Iterable[str]) -> list[int]:
 
 def cited_sentences(text: str) -> list[str]:
     """Sentences of generated text; a marker written after a sentence's period stays with it."""
-    from assistant.extract import split_sentences
-
     out: list[str] = []
     for s in split_sentences(text):
         lead = re.match(r"^((?:\[\d+\])+)\s*", s)

@@ -1,6 +1,7 @@
-"""Sentence-level evidence: split source text into sentences and pick query-focused ones.
+"""Sentence-level evidence: the sentences of retrieved chunks, scored and picked for a query.
 
-Shared by offline answers, comparisons and summaries. Sentences are always exact slices of the source
+Sentence splitting and the quotable rule live in assistant.text; the sentence vector cache here is
+shared by offline answers, comparisons and summaries. Sentences are always exact slices of the source
 text (never rewritten), so whatever is shown can be found word for word in the paper.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,69 +18,7 @@ import numpy as np
 from assistant.bm25 import tokenize
 from assistant.embeddings import Embedder
 from assistant.models import PaperHit
-
-# Tokens after which a period does not end a sentence (lower-cased, without the final period).
-_ABBREVIATIONS = frozenset(
-    """
-    e.g i.e et al etc cf vs viz approx resp fig figs eq eqs ref refs sec secs tab no nos vol
-    pp ch dr mr mrs ms prof st jr sr inc ltd co corp dept univ est min max avg std var
-    """.split()
-)
-_BOUNDARY = re.compile(r"[.!?]+[\"')\]]*(?=\s+)")
-_NEXT_START = re.compile(r"\s+([\"'(\[]?[A-Z0-9])")
-_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
-
-
-def _is_abbreviation(text_before: str) -> bool:
-    m = _WORD_BEFORE.search(text_before)
-    if not m:
-        return False
-    word = m.group(1).lower().rstrip(".")
-    if word in _ABBREVIATIONS:
-        return True
-    # "et al." and initials ("J. Smith", "A.B. Jones")
-    if word == "al" and text_before.lower().endswith("et al"):
-        return True
-    return bool(re.fullmatch(r"(?:[a-z]\.)*[a-z]", word)) and len(m.group(1)) <= 4 and m.group(1)[0].isupper()
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of `text` in order, each an exact slice of it (surrounding whitespace dropped).
-
-    Paragraph breaks always end a sentence; ". " followed by a capital or digit ends one unless the
-    word before the period is a known abbreviation ("e.g.", "et al.", "Fig.") or an initial.
-    Decimals ("3.5") and lower-case continuations never split.
-    """
-    out: list[str] = []
-    for para_start, para_end in _paragraph_spans(text):
-        start = para_start
-        for m in _BOUNDARY.finditer(text, para_start, para_end):
-            end = m.end()
-            nxt = _NEXT_START.match(text, end, para_end)
-            if not nxt:
-                continue
-            if text[m.start()] == "." and _is_abbreviation(text[start : m.start()]):
-                continue
-            piece = text[start:end].strip()
-            if piece:
-                out.append(piece)
-            start = nxt.start(1)
-        piece = text[start:para_end].strip()
-        if piece:
-            out.append(piece)
-    return out
-
-
-def _paragraph_spans(text: str) -> Iterable[tuple[int, int]]:
-    pos = 0
-    for m in re.finditer(r"\n\s*\n", text):
-        yield pos, m.start()
-        pos = m.end()
-    yield pos, len(text)
-
-
-def normalize_space(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+from assistant.text import normalize_space, quotable, split_sentences
 
 
 @dataclass(frozen=True)
@@ -105,15 +44,6 @@ class ScoredSentence:
     @property
     def paper_id(self) -> str:
         return self.sentence.paper_id
-
-
-# Sentences an answer should not quote: output cleaning would alter them (links, tags, numeric
-# reference markers of PDFs), so they could no longer be shown verbatim.
-_UNQUOTABLE = re.compile(r"https?://|www\.|<[A-Za-z/!]|\[\s*\d+(?:\s*[,–-]\s*\d+)*\s*\]")
-
-
-def quotable(sentence: str) -> bool:
-    return not _UNQUOTABLE.search(sentence)
 
 
 def sentences_of_hits(

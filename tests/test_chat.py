@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -14,8 +15,11 @@ from assistant.chat import (
     count_tokens,
     looks_like_followup,
     rewrite_offline,
+    rewrite_with_llm,
+    standalone_query,
 )
 from assistant.engine import Engine
+from assistant.errors import LLMError
 from assistant.library import Library
 from assistant.settings import get_settings
 from tests.llm_server import LLMServer
@@ -62,6 +66,37 @@ def test_offline_rewrite_names_the_previous_subject() -> None:
     assert q.startswith("and its limitations?") and "PIG" in q and "Physics-Informed Gaussians" in q
     assert rewrite_offline("Which papers study galaxy clustering in DESI?", [prev]).startswith("Which papers")
     assert rewrite_offline("and its limitations?", []) == "and its limitations?"
+
+
+class ScriptedModel:
+    """A ChatModel that answers every request with one reply (or raises it)."""
+
+    model = "scripted"
+
+    def __init__(self, reply: str | Exception) -> None:
+        self.reply = reply
+        self.requests: list[Sequence[Any]] = []
+
+    def chat(self, messages: Sequence[Any]) -> str:
+        self.requests.append(messages)
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return self.reply
+
+    def stream(self, messages: Sequence[Any]) -> Iterator[str]:
+        yield self.chat(messages)
+
+
+def test_rewrite_with_llm_uses_the_chat_model() -> None:
+    prev = Turn(PIG_Q, "Gaussians [1].", query=PIG_Q, subjects=[PIG_TITLE])
+    model = ScriptedModel('"What are the limitations of PIG?"\nbecause the user asked')
+    assert rewrite_with_llm(model, "and its limitations?", [prev]) == "What are the limitations of PIG?"
+    (messages,) = model.requests
+    assert messages[0]["content"] == REWRITE_SYSTEM and "[1]" not in messages[-1]["content"]
+    # A failing model leaves the offline rewrite; a question that stands alone is never rewritten.
+    failing = ScriptedModel(LLMError("HTTP 500"))
+    assert standalone_query("and its limitations?", [prev], failing) == rewrite_offline("and its limitations?", [prev])
+    assert standalone_query(PIG_Q, [prev], failing) == PIG_Q and len(failing.requests) == 1
 
 
 def test_offline_conversation_follow_up_stays_on_pig(seed_library: Library, embedder: Any) -> None:

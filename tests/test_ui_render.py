@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
+from assistant import text
 from assistant.models import Answer, Citation
+from assistant.text import md_escape, safe_url
 from tests.ui_support import ATTACKER, IMG, MD_IMG, SCRIPT
-from ui.render import conversation_markdown, md_escape, safe_url, source_kind, source_name
+from ui import render
+from ui.render import conversation_markdown, source_kind, source_name
 
 ROOT = Path(__file__).resolve().parents[1]
 MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
@@ -53,9 +56,15 @@ def test_md_escape_breaks_bare_url_autolinks() -> None:
 
 def test_safe_url_allows_only_http_links() -> None:
     assert safe_url("https://arxiv.org/abs/2401.00001") == "https://arxiv.org/abs/2401.00001"
+    assert safe_url("HTTP://Arxiv.org/x") == "HTTP://Arxiv.org/x"
     for bad in ["javascript:alert(1)", "data:text/html,<b>x</b>", "file:///etc/passwd", "http://", "", None,
-                "https://a.org/x y", "https://a.org/\nx", "//a.org/x"]:  # fmt: skip
+                "https://a.org/x y", "https://a.org/\nx", "//a.org/x", "https://a.org/<x>", 'https://a.org/"x',
+                "https://a.org/`x"]:  # fmt: skip
         assert safe_url(bad) is None, bad
+
+
+def test_ui_and_exports_share_one_escaper_and_one_url_check() -> None:
+    assert render.md_escape is text.md_escape and render.safe_url is text.safe_url
 
 
 def test_source_names() -> None:

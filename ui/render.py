@@ -1,6 +1,9 @@
 """Safe rendering helpers: paper text is shown as plain text, labels are Markdown-escaped, model
 output goes through citations.clean_output before Markdown, links are http(s) only.
 
+The escaper (`md_escape`) and the link check (`safe_url`) are assistant.text's, the same ones the
+report exports use, so a downloaded file is as inert as the page.
+
 Streamlit renders Markdown in labels (buttons, pills, expanders, metrics), including links and
 images, so a title like `![x](http://attacker/?q=...)` would otherwise load an image. Nothing here
 ever passes unsafe_allow_html.
@@ -10,27 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import urlparse
 
 import streamlit as st
 
 from assistant.models import Citation, Paper
+from assistant.text import md_escape, safe_url
 
-# CommonMark lets any ASCII punctuation be backslash-escaped; escaping all of it defeats links and
-# images, HTML (`\<img`), entities (`\&`), LaTeX (`\$`) and Streamlit's `:color[...]` /
-# `:material/…:` directives.
-_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 _SPACE = re.compile(r"\s+")
-# GFM turns bare URLs and e-mail addresses into links after parsing, escapes notwithstanding; a
-# zero-width space after the scheme / before the "@" keeps them text.
-_AUTOLINK = re.compile(r"(?i)\b(https?|ftp|www)(?=[:.])|(?=@)")
-_ZWSP = "\u200b"
-
-
-def md_escape(text: str) -> str:
-    """Text that renders literally inside Markdown (one paragraph: newlines become spaces)."""
-    one = _AUTOLINK.sub(lambda m: (m.group(1) or "") + _ZWSP, _SPACE.sub(" ", text or "").strip())
-    return _MD_SPECIAL.sub(r"\\\1", one)
 
 
 def short(text: str, limit: int = 80) -> str:
@@ -42,22 +31,6 @@ def short(text: str, limit: int = 80) -> str:
 def label(text: str, limit: int = 80) -> str:
     """A widget label built from untrusted text: shortened, then escaped."""
     return md_escape(short(text, limit))
-
-
-def safe_url(url: str | None) -> str | None:
-    """The URL if it is a plain http(s) link, else None (no javascript:, data:, file: …)."""
-    if not url:
-        return None
-    url = url.strip()
-    if any(ch.isspace() or ord(ch) < 32 for ch in url):
-        return None
-    try:
-        parsed = urlparse(url)
-    except ValueError:
-        return None
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        return None
-    return url
 
 
 def byline(authors: Iterable[str], year: int | None, limit: int = 4) -> str:
