@@ -182,7 +182,7 @@ class Engine:
     # -- reports ----------------------------------------------------------------------------------
     def select_papers(self, paper_ids: Sequence[str] = (), query: str = "", max_papers: int = 5) -> list[Paper]:
         """Named papers (in the order given), or the best hits for `query`."""
-        from assistant.compare import select_papers
+        from assistant.reports.compare import select_papers
 
         # Named papers need no model for this step: the retriever is built only for a query.
         retriever = self.retriever if query.strip() and not paper_ids else None
@@ -199,14 +199,14 @@ class Engine:
         papers: Sequence[Paper] | None = None,
     ) -> Comparison:
         """Papers × aspects, every cell a verbatim quote (or an LLM cell checked against the paper)."""
-        from assistant.compare import compare
+        from assistant.reports.compare import compare
 
         chosen = list(papers) if papers is not None else self.select_papers(paper_ids, query, max_papers)
         return compare(chosen, self.library, self.embedder, self.settings, aspects, llm=self.chat_model)
 
     def summarize(self, topic: str = "", max_papers: int | None = None) -> Summary:
         """A themed, cited literature summary of the papers on `topic` (the whole library when empty)."""
-        from assistant.summarize import summarize
+        from assistant.reports.summary import summarize
 
         return summarize(
             topic, self.library, self.embedder, self.settings, self.retriever, max_papers=max_papers,

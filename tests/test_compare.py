@@ -10,29 +10,30 @@ import re
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 
-from assistant.compare import (
-    DEFAULT_ASPECTS,
-    aspect_for,
-    compare,
-    comparison_csv,
-    comparison_json,
-    find_verbatim,
-    parse_aspects,
-    select_papers,
-)
-from assistant.errors import PapersError
-from assistant.extract import normalize_space, split_sentences
+from assistant.errors import LLMError, PapersError
+from assistant.fallback import LLMSource
 from assistant.library import Library
-from assistant.models import Comparison
+from assistant.llm import build_llm
+from assistant.models import Cell, ComparedPaper, Comparison
+from assistant.reports.compare import DEFAULT_ASPECTS, aspect_for, compare, parse_aspects, select_papers
+from assistant.reports.compare.aspects import LEXICON_FILE, lexicon, parse_lexicon
+from assistant.reports.exports import comparison_csv, comparison_json, comparison_markdown
 from assistant.retrieve import Retriever
-from assistant.settings import get_settings
+from assistant.settings import Settings, get_settings
+from assistant.text import find_verbatim, md_escape, normalize_space, split_sentences
 from tests.llm_server import LLMServer, Reply
 
 PDE_REFINER = "t:6f74edd4d7db"
 PIG = "t:4c709caec8fa"
 CAPE = "t:dd5f736c0587"
 FEDKSEED = "t:73f722a31abe"
+
+
+def configured(settings: Settings) -> LLMSource:
+    """The LLMSource an engine would pass: the model built from the settings."""
+    return lambda: build_llm(settings)
 
 
 def _abstracts(lib: Library, ids: list[str]) -> dict[str, str]:
@@ -176,7 +177,7 @@ def test_llm_cells_are_checked_against_the_paper(
 
     llm_server.responder = responder
     papers = seed_library.papers([PDE_REFINER, PIG])
-    result = compare(papers, seed_library, embedder, settings, "problem,method,data,results")
+    result = compare(papers, seed_library, embedder, settings, "problem,method,data,results", llm=configured(settings))
     assert result.mode == "llm" and result.fallback_reason is None
     abstracts = _abstracts(seed_library, [PDE_REFINER, PIG])
     for p in result.papers:
@@ -206,7 +207,8 @@ def test_llm_invalid_json_is_retried_once_then_not_stated(
         "They differ [1][2].",  # synthesis
     )
     papers = seed_library.papers([PDE_REFINER, PIG])
-    result = compare(papers, seed_library, embedder, get_settings(), "problem,method")
+    settings = get_settings()
+    result = compare(papers, seed_library, embedder, settings, "problem,method", llm=configured(settings))
     requests = llm_server.chat_requests
     assert len(requests) == 5
     retry = requests[1]["messages"]
@@ -224,8 +226,71 @@ def test_llm_failure_falls_back_to_the_extractive_table(
     llm_server.configure_env(monkeypatch)
     llm_server.script(Reply(status=500))
     papers = seed_library.papers([PDE_REFINER, CAPE, FEDKSEED])
-    result = compare(papers, seed_library, embedder, get_settings())
+    result = compare(papers, seed_library, embedder, get_settings(), llm=configured(get_settings()))
     assert result.mode == "extractive" and result.fallback_reason == "HTTP 500"
-    offline = compare(papers, seed_library, embedder, get_settings().model_copy(update={"llm_model": ""}))
+    offline = compare(papers, seed_library, embedder, get_settings())
     assert comparison_json(result) == comparison_json(offline)
     _assert_cells_verbatim(result, seed_library)
+
+
+def test_llm_set_up_failure_is_the_fallback_reason(seed_library: Library, embedder: Any) -> None:
+    def broken() -> None:
+        raise LLMError("cannot set up LLM 'x': no route")
+
+    papers = seed_library.papers([PDE_REFINER, PIG])
+    result = compare(papers, seed_library, embedder, get_settings(), "method", llm=broken)
+    assert result.mode == "extractive" and result.fallback_reason == "cannot set up LLM 'x': no route"
+    assert result.papers[0].cells["method"].quote is not None
+
+
+def test_compare_never_builds_an_llm_itself(
+    seed_library: Library, embedder: Any, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A configured model is the caller's to pass: without `llm=`, the table is offline.
+    llm_server.configure_env(monkeypatch)
+    result = compare(seed_library.papers([PDE_REFINER, PIG]), seed_library, embedder, get_settings(), "method")
+    assert result.mode == "extractive" and result.fallback_reason is None
+    assert llm_server.chat_requests == []
+
+
+# --- aspect lexicon (data) --------------------------------------------------------------------------
+def test_aspect_lexicon_is_package_data_and_checked() -> None:
+    from importlib import resources
+
+    assert resources.files("assistant.reports.compare").joinpath(LEXICON_FILE).is_file()
+    lex = lexicon()
+    assert set(lex.default) <= set(lex.aspects) and lex.aliases["setting"] == "data"
+    assert aspect_for("results").cue_score("It is 3.5x faster than the baseline.")[1]  # a number is a strong cue
+    with pytest.raises(ValueError, match="unknown aspects: speed"):
+        parse_lexicon({"default": ["speed"], "aspects": {}, "aliases": {}})
+
+
+# --- Markdown export: escaped like the UI ------------------------------------------------------------
+MD = MarkdownIt("commonmark", {"html": True}).enable(["table"])
+HOSTILE_TITLE = "*Bold* _claims_ <img src=x onerror=alert(1)> [x](javascript:alert(1)) see http://attacker.invalid/p"
+
+
+def _visible(markdown: str) -> str:
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", MD.render(markdown)))
+
+
+def test_comparison_markdown_escapes_like_the_ui() -> None:
+    cell = Cell(text="We *propose* <b>x</b> [y](javascript:alert(2)) | a pipe", quote="q")
+    c = Comparison(
+        aspects=["method", "data"],
+        papers=[ComparedPaper(id="p1", title=HOSTILE_TITLE, cells={"method": cell, "data": Cell()})],
+        synthesis=f"{HOSTILE_TITLE}: it works [1]",
+    )
+    doc = comparison_markdown(c)
+    assert md_escape(HOSTILE_TITLE) in doc  # the UI's escaper, character for character
+    rendered = MD.render(doc)
+    ours = rendered.replace("<em>not stated</em>", "")  # the one formatting the export adds itself
+    for tag in ("<img", "<a ", "<em>", "<strong>", "<b>"):
+        assert tag not in ours, tag
+    assert "javascript:alert(1)" in _visible(doc)  # shown as text, never a link
+    assert "http://attacker.invalid" not in _visible(doc)  # no bare URL left for GFM to link
+    cells = re.findall(r"<td>(.*?)</td>", rendered)
+    assert any("propose" in td and "a pipe" in td for td in cells), cells  # a pipe in a cell opens no column
+    assert "[1]" in doc  # our own marker stays a marker

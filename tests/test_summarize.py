@@ -14,26 +14,24 @@ from markdown_it import MarkdownIt
 
 from assistant.citations import cited_numbers, cited_sentences, keep_cited_sentences
 from assistant.errors import PapersError
-from assistant.extract import normalize_space
 from assistant.library import Library
+from assistant.llm import build_llm
 from assistant.models import Reference, Summary, SummarySection
+from assistant.reports.exports import summary_bibtex, summary_json, summary_markdown
+from assistant.reports.summary import cluster, summarize, theme_names
 from assistant.retrieve import Retriever
 from assistant.settings import get_settings
-from assistant.summarize import (
-    cluster,
-    summarize,
-    summary_bibtex,
-    summary_json,
-    summary_markdown,
-    theme_names,
-)
+from assistant.text import md_escape, normalize_space
 from tests.llm_server import LLMServer, Reply
 
 TOPIC = "fine-tuning large language models efficiently"
 
 
-def run(lib: Library, embedder: Any, topic: str, **kw: Any) -> Summary:
+def run(lib: Library, embedder: Any, topic: str, *, with_llm: bool = False, **kw: Any) -> Summary:
+    """The summary as an engine asks for it; `with_llm`: with the model the settings configure."""
     settings = get_settings()
+    if with_llm:
+        kw["llm"] = lambda: build_llm(settings)
     return summarize(topic, lib, embedder, settings, Retriever(lib, embedder, settings), **kw)
 
 
@@ -184,6 +182,34 @@ def test_bibtex_export_round_trips() -> None:
     assert "url" not in {f.key for f in entries[1].fields}  # a javascript: URL is no URL
 
 
+HOSTILE_TITLE = "*Bold* _claims_ <img src=x onerror=alert(1)> [x](javascript:alert(1)) see http://attacker.invalid/p"
+
+
+def test_summary_exports_escape_like_the_ui_and_drop_non_http_urls() -> None:
+    import html
+
+    s = _hostile_summary()
+    s.references[0].title = HOSTILE_TITLE
+    s.references[1].url = "data:text/html,<b>x</b>"
+    s.references.append(Reference(n=4, id="p4", title="Four", url="javascript:alert(4)"))
+    s.overview += f" {HOSTILE_TITLE} [4]."
+    md = summary_markdown(s)
+    assert md_escape(HOSTILE_TITLE) in md  # the UI's escaper, character for character
+    rendered = MarkdownIt("commonmark", {"html": True}).render(md)
+    before_refs, refs = rendered.split("References", 1)
+    assert "<img" not in rendered and "<strong>" not in rendered and "<b>" not in rendered
+    assert "<em>" not in before_refs
+    assert rendered.count("<a ") == 1 and '<a href="https://example.org/a' in rendered  # the one http link
+    visible = html.unescape(re.sub(r"<[^>]+>", "", rendered))
+    assert "javascript:alert(1)" in visible  # the title's fake link is text
+    assert "http://attacker.invalid" not in visible  # no bare URL left for GFM to link
+    for bad in ("javascript:alert(4)", "data:text/html"):
+        assert bad not in md
+        assert bad not in summary_bibtex(s)
+    urls = [r["url"] for r in summary_json(s)["references"]]
+    assert urls == ["https://example.org/a?b=1&c={2}", "", "", ""]
+
+
 def test_keep_cited_sentences_drops_uncited_sentences_and_invented_markers() -> None:
     raw = (
         "## Heading\nFirst claim [1]. An uncited claim. Second claim [2][9]. "
@@ -219,7 +245,7 @@ def test_llm_summary_outline_sections_and_citation_check(
 ) -> None:
     llm_server.configure_env(monkeypatch)
     llm_server.responder = _responder
-    s = run(seed_library, embedder, TOPIC)
+    s = run(seed_library, embedder, TOPIC, with_llm=True)
     assert s.mode == "llm" and s.fallback_reason is None
     assert s.title == "Efficient fine-tuning: a survey"
     assert [sec.heading for sec in s.sections] == [f"Planned heading {k + 1}" for k in range(len(s.sections))]
@@ -241,14 +267,8 @@ def test_llm_summary_bad_outline_keeps_offline_names(
     llm_server.configure_env(monkeypatch)
     llm_server.script("no json here", "{still: not json")
     llm_server.responder = _responder
-    s = run(seed_library, embedder, TOPIC)
-    offline = summarize(
-        TOPIC,
-        seed_library,
-        embedder,
-        get_settings().model_copy(update={"llm_model": ""}),
-        Retriever(seed_library, embedder, get_settings()),
-    )
+    s = run(seed_library, embedder, TOPIC, with_llm=True)
+    offline = run(seed_library, embedder, TOPIC)  # no model passed: offline, whatever the settings say
     assert s.mode == "llm"
     assert [sec.heading for sec in s.sections] == [sec.heading for sec in offline.sections]
     assert s.title == offline.title
@@ -260,7 +280,7 @@ def test_llm_failure_gives_the_extractive_summary(
 ) -> None:
     llm_server.configure_env(monkeypatch)
     llm_server.script(Reply(status=429))
-    s = run(seed_library, embedder, TOPIC)
+    s = run(seed_library, embedder, TOPIC, with_llm=True)
     assert s.mode == "extractive" and s.fallback_reason == "HTTP 429"
     assert_citations_consistent(s)
     assert_every_sentence_cited(s)

@@ -51,7 +51,7 @@ def compare(
 ) -> None:
     """Compare papers side by side: one row per paper, one cited cell per aspect ("not stated" when
     the paper does not say)."""
-    from assistant.compare import comparison_csv, comparison_json, comparison_markdown
+    from assistant.reports.exports import comparison_csv, comparison_json, comparison_markdown
 
     if not paper and not query.strip():
         fail("name papers with --paper ID (repeatable) or give --query TEXT")
@@ -84,7 +84,7 @@ def summarize(
 ) -> None:
     """A literature summary: the papers grouped into themes, an overview, a cited paragraph per theme
     and numbered references."""
-    from assistant.summarize import describe, summary_bibtex, summary_json, summary_markdown
+    from assistant.reports.exports import describe, summary_bibtex, summary_json, summary_markdown
 
     eng = engine()
     result = eng.summarize(topic, max_papers=max_papers or None)

@@ -7,13 +7,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from assistant.compare import (
-    DEFAULT_ASPECTS,
-    NOT_STATED,
-    comparison_csv,
-    comparison_markdown,
-)
 from assistant.models import Comparison, Paper
+from assistant.reports.compare import DEFAULT_ASPECTS, NOT_STATED
+from assistant.reports.exports import comparison_csv, comparison_markdown
 from ui import render, state
 
 RESULT = "compare_result"

@@ -1,0 +1,178 @@
+"""Every output format of the reports in one place: comparisons as JSON, CSV and Markdown; summaries
+as JSON, Markdown and BibTeX; `describe` for the terminal.
+
+Untrusted text (titles, authors, cells, model output) is Markdown-escaped with assistant.text's
+`md_escape`, the escaper the UI uses, and links are written only when `safe_url` accepts them
+(http/https), so an exported file is as inert as the page that offered it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from assistant.models import Comparison, Paper, Reference, Summary
+from assistant.reports.compare.aspects import NOT_STATED
+from assistant.reports.summary.themes import NAMING_STOP
+from assistant.text import md_escape, md_escape_cited, normalize_space, safe_url
+
+
+# --- comparisons -----------------------------------------------------------------------------------
+def comparison_json(c: Comparison) -> dict[str, Any]:
+    """The public JSON: {"aspects", "papers": [{"id", "title", "cells"}], "synthesis"}."""
+    return {
+        "aspects": list(c.aspects),
+        "papers": [
+            {
+                "id": p.id,
+                "title": p.title,
+                "cells": {a: {"text": p.cells[a].text, "quote": p.cells[a].quote} for a in c.aspects},
+            }
+            for p in c.papers
+        ],
+        "synthesis": c.synthesis,
+    }
+
+
+def comparison_csv(c: Comparison) -> str:
+    """One row per paper: id, title, then per aspect its text ("not stated") and its quote."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["id", "title", *[col for a in c.aspects for col in (a, f"{a} quote")]])
+    for p in c.papers:
+        row = [p.id, p.title]
+        for a in c.aspects:
+            cell = p.cells[a]
+            row += [cell.text or NOT_STATED, cell.quote or ""]
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def comparison_markdown(c: Comparison) -> str:
+    """The table (one row per paper), the supporting quotes (LLM mode), the synthesis and the papers."""
+    head = "| # | Paper | " + " | ".join(md_escape(a) for a in c.aspects) + " |"
+    rule = "|---|---|" + "---|" * len(c.aspects)
+    lines = ["# Comparison", "", head, rule]
+    for n, p in enumerate(c.papers, start=1):
+        cells = [md_escape(p.cells[a].text or "") if p.cells[a].text else f"*{NOT_STATED}*" for a in c.aspects]
+        lines.append(f"| {n} | {md_escape(p.title)} | " + " | ".join(cells) + " |")
+    if c.mode == "llm":
+        lines += ["", "## Supporting quotes", ""]
+        for n, p in enumerate(c.papers, start=1):
+            for a in c.aspects:
+                if p.cells[a].quote:
+                    lines.append(f"- [{n}] {md_escape(a)}: “{md_escape(p.cells[a].quote or '')}”")
+    if c.synthesis:
+        lines += ["", "## Synthesis", ""]
+        if c.mode == "llm":
+            lines.append(md_escape_cited(c.synthesis))
+        else:
+            lines += [f"- {md_escape_cited(line)}" for line in c.synthesis.splitlines() if line.strip()]
+    lines += ["", "## Papers", ""]
+    lines += [f"{n}. {md_escape(p.title)} ({md_escape(p.id)})" for n, p in enumerate(c.papers, start=1)]
+    return "\n".join(lines) + "\n"
+
+
+# --- summaries -------------------------------------------------------------------------------------
+def summary_json(s: Summary) -> dict[str, Any]:
+    """{"title", "overview", "sections": [{"heading", "paragraphs"}], "references": [{"n", "id",
+    "title", "authors", "year", "url"}]}; a URL that is not http(s) is written as ""."""
+    return {
+        "title": s.title,
+        "overview": s.overview,
+        "sections": [{"heading": sec.heading, "paragraphs": list(sec.paragraphs)} for sec in s.sections],
+        "references": [
+            {
+                "n": r.n,
+                "id": r.id,
+                "title": r.title,
+                "authors": list(r.authors),
+                "year": r.year,
+                "url": safe_url(r.url) or "",
+            }
+            for r in s.references
+        ],
+    }
+
+
+def _authors_line(authors: Sequence[str], limit: int = 6) -> str:
+    names = [normalize_space(a) for a in authors if a.strip()]
+    if not names:
+        return ""
+    return ", ".join(names[:limit]) + (" et al." if len(names) > limit else "")
+
+
+def summary_markdown(s: Summary) -> str:
+    """Title, overview, a section per theme, numbered references (links only when http/https)."""
+    lines = [f"# {md_escape(s.title)}", "", md_escape_cited(s.overview), ""]
+    for sec in s.sections:
+        lines += [f"## {md_escape(sec.heading)}", ""]
+        for p in sec.paragraphs:
+            lines += [md_escape_cited(p), ""]
+    lines += ["## References", ""]
+    for r in s.references:
+        parts = [md_escape(_authors_line(r.authors))] if r.authors else []
+        if r.year:
+            parts.append(f"({r.year})")
+        parts.append(f"*{md_escape(r.title)}*.")
+        url = safe_url(r.url)
+        if url:
+            parts.append(f"<{url}>")
+        lines.append(f"{r.n}. " + " ".join(parts))
+    return "\n".join(lines) + "\n"
+
+
+_BIB_SPECIAL = re.compile(r"([&%$#_])")
+
+
+def _bib_value(text: str) -> str:
+    # Braces delimit BibTeX values: drop the paper's own; escape what LaTeX would read as commands.
+    return _BIB_SPECIAL.sub(r"\\\1", normalize_space(text).replace("{", "").replace("}", "").replace("\\", ""))
+
+
+def _bib_key(p: Reference, taken: set[str]) -> str:
+    surname = re.sub(r"[^A-Za-z]", "", (p.authors[0].split(",")[0].split()[-1] if p.authors else "")) or "paper"
+    word = next((w for w in re.findall(r"[A-Za-z]{4,}", p.title) if w.lower() not in NAMING_STOP), "untitled")
+    base = f"{surname.lower()}{p.year or ''}{word.lower()}"
+    key, n = base, 1
+    while key in taken:
+        n += 1
+        key = f"{base}{chr(ord('a') + n - 2) if n <= 27 else n}"
+    taken.add(key)
+    return key
+
+
+def summary_bibtex(s: Summary, papers: Sequence[Paper] = ()) -> str:
+    """BibTeX of the cited papers, in reference order (doi, arXiv id and venue when the library has them)."""
+    extra = {p.id: p for p in papers}
+    taken: set[str] = set()
+    entries = []
+    for r in s.references:
+        p = extra.get(r.id)
+        fields = [("title", _bib_value(r.title))]
+        if r.authors:
+            fields.append(("author", " and ".join(_bib_value(a) for a in r.authors if a.strip())))
+        if r.year:
+            fields.append(("year", str(r.year)))
+        if p is not None and p.venue:
+            fields.append(("journal", _bib_value(p.venue)))
+        if p is not None and p.doi:
+            fields.append(("doi", _bib_value(p.doi)))
+        if p is not None and p.arxiv_id:
+            fields += [("eprint", _bib_value(p.arxiv_id)), ("archiveprefix", "arXiv")]
+        url = safe_url(r.url)
+        if url:
+            fields.append(("url", url.replace("{", "%7B").replace("}", "%7D")))
+        fields.append(("note", f"Reference [{r.n}]; library id {_bib_value(r.id)}"))
+        kind = "article" if p is not None and p.venue else "misc"
+        body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields)
+        entries.append(f"@{kind}{{{_bib_key(r, taken)},\n{body}\n}}")
+    return "\n\n".join(entries) + ("\n" if entries else "")
+
+
+def describe(s: Summary) -> str:
+    """One line for the terminal after writing files."""
+    return f"{len(s.sections)} sections, {len(s.references)} references ({s.mode})"
