@@ -1,28 +1,29 @@
-"""An incremental BM25 index over chunks.
+"""An incremental BM25 index over chunks, held in memory for search.
 
-bm25s rebuilds its whole index on every change and fixes IDF at build time; a library that grows
-by uploads needs adds and removes that touch only the changed rows and scores that stay exact.
-So: term frequencies in a sparse matrix, document frequencies kept up to date, IDF computed at
-query time. bm25s's English stopword list is reused.
+A library that grows by uploads needs adds and removes that touch only the changed rows and scores
+that stay exact (bm25s, tried first, rebuilds its whole index on every change and fixes IDF at
+build time). So: term frequencies in a sparse matrix, document frequencies kept up to date, IDF
+computed at query time.
+
+No file I/O here: each chunk's row (its postings) is handed to the library's SQLite store as bytes
+when it is added (`add` returns them) and read back with `from_postings`, so the index is persisted
+in the same transaction as the papers it indexes (assistant/store/manifest.py).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-try:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    _STOP = frozenset(STOPWORDS_EN)
-except Exception:  # pragma: no cover - bm25s layout changed
-    _STOP = frozenset("a an and are as at be by for from in is it of on or that the this to with".split())
+# The Lucene English stop list (the one bm25s shipped; kept verbatim so rankings do not move).
+STOPWORDS_EN = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their then there "
+    "these they this to was will with".split()
+)
+_STOP = STOPWORDS_EN
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -40,6 +41,12 @@ def tokenize(text: str) -> list[str]:
     return [_stem(t) for t in _WORD.findall(text.lower()) if t not in _STOP and len(t) < 40]
 
 
+# One chunk's row as stored: (token count, term ids as int32 bytes, term frequencies as float32 bytes).
+Posting = tuple[int, bytes, bytes]
+_TERM = np.dtype("<i4")
+_TF = np.dtype("<f4")
+
+
 class BM25Index:
     def __init__(self, k1: float = 1.5, b: float = 0.75) -> None:
         self.k1 = k1
@@ -53,7 +60,6 @@ class BM25Index:
         self.alive = np.zeros(0, dtype=bool)
         self.df = np.zeros(0, dtype=np.int64)
         self._csc: sp.csc_matrix | None = None
-        self.generation = ""
 
     # -- size -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -63,12 +69,13 @@ class BM25Index:
         return {cid for cid, row in self.row_of.items() if self.alive[row]}
 
     # -- updates ----------------------------------------------------------------
-    def add(self, items: Iterable[tuple[str, str]]) -> None:
-        """Add (chunk_id, text); an id already present is replaced."""
+    def add(self, items: Iterable[tuple[str, str]]) -> dict[str, Posting]:
+        """Add (chunk_id, text); an id already present is replaced. Returns the new rows for the store."""
         items = list(items)
         if not items:
-            return
+            return {}
         self.remove([cid for cid, _ in items if cid in self.row_of])
+        postings: dict[str, Posting] = {}
         data: list[float] = []
         cols: list[int] = []
         indptr = [0]
@@ -81,6 +88,11 @@ class BM25Index:
                 counts[col] = counts.get(col, 0) + 1
             cols.extend(counts.keys())
             data.extend(float(c) for c in counts.values())
+            postings[cid] = (
+                len(toks),
+                np.fromiter(counts.keys(), _TERM, len(counts)).tobytes(),
+                np.fromiter(counts.values(), _TF, len(counts)).tobytes(),
+            )
             indptr.append(len(cols))
             lengths.append(len(toks))
             self.row_of[cid] = len(self.ids)
@@ -96,6 +108,7 @@ class BM25Index:
             self.df = np.concatenate([self.df, np.zeros(len(self.vocab) - len(self.df), np.int64)])
         np.add.at(self.df, np.asarray(cols, np.int64), 1)
         self._csc = None
+        return postings
 
     def remove(self, chunk_ids: Iterable[str]) -> int:
         rows = [self.row_of.pop(c) for c in chunk_ids if c in self.row_of]
@@ -167,50 +180,26 @@ class BM25Index:
         top = nz[np.argsort(-scores[nz], kind="stable")[:k]]
         return [(self.ids[i], float(scores[i])) for i in top]
 
-    # -- persistence ------------------------------------------------------------
-    def save(self, directory: Path) -> None:
-        """Atomic: written beside, then renamed, so a crash leaves the old or the new index."""
-        self._compact()
-        directory.mkdir(parents=True, exist_ok=True)
-        m = self._matrix()
-        tmp_npz = directory / "bm25.tmp.npz"
-        np.savez(
-            tmp_npz,
-            data=m.data,
-            indices=m.indices,
-            indptr=m.indptr,
-            lengths=self.lengths,
-            df=self.df,
-        )
-        tmp_json = directory / "bm25.tmp.json"
-        tmp_json.write_text(
-            json.dumps({"vocab": list(self.vocab), "ids": self.ids, "generation": self.generation}), encoding="utf-8"
-        )
-        os.replace(tmp_npz, directory / "bm25.npz")
-        os.replace(tmp_json, directory / "bm25.json")
-
+    # -- persistence (rows to and from the SQLite store) --------------------------
     @classmethod
-    def load(cls, directory: Path) -> BM25Index | None:
-        npz, js = directory / "bm25.npz", directory / "bm25.json"
-        if not npz.exists() or not js.exists():
-            return None
-        try:
-            meta = json.loads(js.read_text(encoding="utf-8"))
-            arrays = np.load(npz)
-            if len(arrays["indptr"]) != len(meta["ids"]) + 1:
-                return None
-            idx = cls()
-            idx.generation = str(meta.get("generation", ""))
-            idx.vocab = {t: i for i, t in enumerate(meta["vocab"])}
-            idx.ids = list(meta["ids"])
-            idx.row_of = {cid: i for i, cid in enumerate(idx.ids)}
-            idx._main = sp.csr_matrix(
-                (arrays["data"], arrays["indices"], arrays["indptr"]),
-                shape=(len(idx.ids), len(idx.vocab)),
-            )
-            idx.lengths = arrays["lengths"]
-            idx.df = arrays["df"]
-            idx.alive = np.ones(len(idx.ids), bool)
-            return idx
-        except Exception:
-            return None  # a damaged cache is rebuilt from Chroma
+    def from_postings(cls, vocab: Sequence[str], rows: Sequence[tuple[str, int, bytes, bytes]]) -> BM25Index:
+        """The index for stored rows (chunk id, posting...), in their stored order (ties rank by it)."""
+        idx = cls()
+        idx.vocab = {t: i for i, t in enumerate(vocab)}
+        idx.ids = [r[0] for r in rows]
+        idx.row_of = {cid: i for i, cid in enumerate(idx.ids)}
+        if len(idx.row_of) != len(idx.ids):
+            raise ValueError("duplicate chunk id in the stored postings")
+        sizes = np.fromiter((len(r[2]) // _TERM.itemsize for r in rows), np.int64, len(rows))
+        indptr = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(sizes, out=indptr[1:])
+        # One join + one frombuffer per array: a Python loop over 10^5 rows would cost more than the query.
+        indices = np.frombuffer(b"".join(r[2] for r in rows), _TERM).astype(np.int32)
+        data = np.frombuffer(b"".join(r[3] for r in rows), _TF).astype(np.float32)
+        if len(indices) != len(data) or (len(indices) and int(indices.max()) >= len(vocab)):
+            raise ValueError("stored postings do not match the stored vocabulary")
+        idx._main = sp.csr_matrix((data, indices, indptr), shape=(len(rows), len(vocab)))
+        idx.lengths = np.fromiter((r[1] for r in rows), np.float32, len(rows))
+        idx.df = np.bincount(indices, minlength=len(vocab)).astype(np.int64)
+        idx.alive = np.ones(len(rows), bool)
+        return idx

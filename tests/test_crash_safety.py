@@ -1,8 +1,11 @@
 """Crash-safe ingest and one writer at a time, on a real embedded library with real processes.
 
 The ingests here embed through the OpenAI-compatible /embeddings backend served by the local test
-server: what is under test is the write path (Chroma, manifest, BM25) under SIGKILL, and a fast
-embedder lets the kills land all along a 1,000-paper ingest instead of inside the first batch.
+server: what is under test is the write path (Chroma, and the SQLite store with papers + BM25
+postings) under SIGKILL, and a fast embedder lets the kills land all along a 1,000-paper ingest
+instead of inside the first batch. After every kill the store is first read as the killed process
+left it: it either carries no generation (the next open rebuilds it) or carries Chroma's generation
+and exactly Chroma's chunks, each with its postings. There is no third state.
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assistant.library import Library
 from assistant.settings import Settings
+from assistant.store.lock import PID_FILE
+from assistant.store.manifest import STORE_FILE, Manifest
 from bench.corpus import write_jsonl
 from tests import compass
 
@@ -36,11 +42,11 @@ def _env(data_dir: Path, base: dict[str, str], **extra: str) -> dict[str, str]:
 
 
 def _writer_pid(data_dir: Path) -> str:
-    lock = data_dir / "write.lock"
-    return lock.read_text().strip() if lock.exists() else ""
+    note = data_dir / PID_FILE
+    return note.read_text().strip() if note.exists() else ""
 
 
-def _wait_for_writer(proc: subprocess.Popen[bytes], data_dir: Path, timeout: float = 120) -> bool:
+def _wait_for_writer(proc: subprocess.Popen[Any], data_dir: Path, timeout: float = 120) -> bool:
     """True once `proc` holds the write lock (it is writing), False if it exited first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -52,8 +58,32 @@ def _wait_for_writer(proc: subprocess.Popen[bytes], data_dir: Path, timeout: flo
     raise AssertionError("ingest never started writing")
 
 
+def _store_as_left(data_dir: Path) -> bool:
+    """Before anything repairs it: True if the store claims to mirror Chroma, and then it does exactly."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    client = chromadb.PersistentClient(str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+    collection = client.get_collection("papers")
+    store = Manifest(data_dir / "cache" / "papers" / STORE_FILE)
+    try:
+        generation = store.generation()
+        if generation is None:
+            return False  # a write was in flight: untrusted until rebuilt
+        assert generation == str((collection.metadata or {}).get("generation", ""))
+        stored = store.postings()
+        assert stored is not None, "a committed chunk without postings"
+        vocab, rows = stored
+        assert {r[0] for r in rows} == set(collection.get(include=[])["ids"])
+        assert all(max(memoryview(r[2]).cast("i"), default=-1) < len(vocab) for r in rows)
+        return True
+    finally:
+        store.close()
+
+
 def _check_consistent(data_dir: Path) -> tuple[int, int]:
-    """Chroma, manifest and BM25 agree; every paper has exactly its complete chunk set."""
+    """Chroma, the store's papers and BM25 agree; every paper has exactly its complete chunk set."""
+    _store_as_left(data_dir)
     lib = Library(Settings(_env_file=None, data_dir=data_dir), check_model=False)  # type: ignore[call-arg]
     try:
         got = lib.collection.get(include=["documents", "metadatas"])
@@ -61,6 +91,8 @@ def _check_consistent(data_dir: Path) -> tuple[int, int]:
         assert len(chroma_ids) == len(got["ids"])
         manifest_ids = {c for p in lib.papers() for c in lib.manifest.chunk_ids(p.id)}
         assert chroma_ids == manifest_ids == lib.bm25.live_ids()
+        assert lib.reconcile(for_writing=True) is True  # nobody writes now: the on-disk store, agreeing
+        assert _store_as_left(data_dir) is True  # ... and committed so: the next process opens lazily
         docs = got["documents"] or []
         assert len(set(docs)) == len(docs), "duplicate chunk texts"
         per_paper: dict[str, list[dict]] = {}
@@ -151,3 +183,53 @@ def test_second_writer_is_told_who_holds_the_library(
     assert json.loads(w_out)["added"] == 46
     papers, _ = _check_consistent(data_dir)
     assert papers == 400 + 46
+
+
+# A writer of many small batches (a commit every few papers, updates and removes among them), so
+# the kills land before, inside and after the store's commit, not only inside one long ingest.
+SMALL_BATCHES = """
+import sys
+import numpy as np
+from assistant.library import Library
+from assistant.models import Chunk, Paper
+from assistant.settings import Settings
+
+lib = Library(Settings(_env_file=None, data_dir=sys.argv[1], embed_model="openai:hash-embed"), check_model=False)
+rng = np.random.default_rng(int(sys.argv[2]))
+n = lib.count()
+while True:
+    with lib.writing():
+        for _ in range(3):
+            i = int(rng.integers(0, n + 2))  # mostly new papers, some rewritten with new text
+            words = " ".join(f"w{int(x)}" for x in rng.integers(0, 500, 40))
+            paper = Paper(id=f"p{i}", title=f"Paper {i}", abstract=words, source="test")
+            h = paper.content_hash()
+            chunks = [
+                Chunk(id=f"{paper.id}::{h}::{k}", paper_id=paper.id, index=k, text=f"{words} part {k}")
+                for k in range(1 + i % 3)
+            ]
+            lib.write([(paper, chunks, rng.random((len(chunks), 8), dtype=np.float32))])
+            n = max(n, i + 1)
+        if rng.random() < 0.3 and n > 5:
+            lib.remove([f"p{int(rng.integers(0, n))}"])
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_between_and_inside_small_commits(data_dir: Path) -> None:
+    rng = random.Random(20261202)
+    committed = 0
+    for seed in range(8):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SMALL_BATCHES, str(data_dir), str(seed)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        assert _wait_for_writer(proc, data_dir), proc.stderr.read() if proc.stderr else ""
+        time.sleep(rng.uniform(0.0, 1.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        committed += _store_as_left(data_dir)  # left committed (mirroring Chroma exactly), or untrusted
+        papers, chunks = _check_consistent(data_dir)
+        assert chunks >= papers
+    compass.record("small-commit kills that found the store committed", committed, "of 8 (the rest: rebuilt)")

@@ -1,4 +1,4 @@
-"""Lazy opening: a clean embedded library answers list/hashes from its manifest without starting
+"""Lazy opening: a clean embedded library answers list/hashes from its SQLite store without starting
 Chroma; anything less than clean (a writer died, a server) opens Chroma as before."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import ModelMismatchError
-from assistant.library import Library, Manifest
+from assistant.library import Library
 from assistant.settings import Settings
+from assistant.store.manifest import STORE_FILE, Manifest
 
 PROBE = """
 import json, sys
@@ -21,7 +22,10 @@ from assistant.settings import Settings
 lib = Library(Settings(_env_file=None, data_dir=sys.argv[1]))
 out = {"count": lib.count(), "hashes": len(lib.hashes()), "titles": sorted(p.title for p in lib.papers())[:3],
        "chroma_loaded": "chromadb" in sys.modules}
-out["chroma_after_search"] = (lib.lexical("neural network", 3) is not None) and "chromadb" in sys.modules
+hits = lib.lexical("neural network", 3)
+known = {c for pid in lib.hashes() for c in lib.manifest.chunk_ids(pid)}
+out["lexical_hits"] = [cid in known and score > 0 for cid, score in hits]
+out["chroma_after_search"] = "chromadb" in sys.modules
 print(json.dumps(out))
 """
 
@@ -39,13 +43,14 @@ def test_clean_library_lists_without_chroma(seed_library: Library, data_dir: Pat
     assert (out["count"], out["hashes"], out["titles"]) == (46, 46, titles)
     assert out["chroma_loaded"] is False
     assert out["chroma_after_search"] is True  # searching opens it on demand
+    assert out["lexical_hits"] == [True] * 3  # BM25, loaded from the store's rows, finds 3 known chunks
 
 
-def test_a_writer_that_died_leaves_the_manifest_untrusted(seed_library: Library, data_dir: Path) -> None:
+def test_a_writer_that_died_leaves_the_store_untrusted(seed_library: Library, data_dir: Path) -> None:
     seed_library.close()
-    manifest = Manifest(data_dir / "cache" / "papers" / "manifest.sqlite")
-    manifest.set_meta("dirty", "1")  # what a SIGKILLed writer leaves behind
-    manifest.close()
+    store = Manifest(data_dir / "cache" / "papers" / STORE_FILE)
+    store.mark_writing()  # what a SIGKILLed writer leaves behind: no generation
+    store.close()
     out = _probe(data_dir)
     assert out["chroma_loaded"] is True and out["count"] == 46
 
