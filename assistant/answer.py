@@ -25,12 +25,13 @@ from assistant.citations import (
     strip_markers,
 )
 from assistant.errors import LLMError
-from assistant.extract import ScoredSentence, is_contrasting, normalize_space, rank_sentences, sentences_of_hits
+from assistant.extract import ScoredSentence, is_contrasting, rank_sentences, sentences_of_hits
 from assistant.fallback import LLMSource, no_llm, resolve_llm
 from assistant.llm import ChatModel
 from assistant.models import Answer, Citation, PaperHit
 from assistant.retrieve import Filters, Retriever, SearchResult
 from assistant.settings import Settings
+from assistant.text import normalize_space
 
 NOT_COVERED = "The library does not cover this question."
 SENTINEL = "NOT_IN_SOURCES"

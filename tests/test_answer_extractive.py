@@ -16,11 +16,11 @@ from assistant.citations import (
     validate_markers,
 )
 from assistant.engine import Engine
-from assistant.extract import normalize_space, split_sentences
 from assistant.library import Library
 from assistant.models import Answer, Paper
 from assistant.retrieve import Filters
 from assistant.settings import get_settings
+from assistant.text import normalize_space, split_sentences
 
 PIG = "t:4c709caec8fa"
 ON_TOPIC = [

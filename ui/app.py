@@ -6,8 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from assistant.text import md_escape
 from ui import state
-from ui.render import md_escape
 
 # Not "pages/": a pages/ folder beside the entry script switches Streamlit (and AppTest) to the
 # old directory-based multipage mode, in which the entry script and its sidebar do not rerun.
