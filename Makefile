@@ -37,7 +37,7 @@ test: install system-deps
 
 lint: install
 	$(BIN)/ruff check assistant ingest ui tests bench
-	$(BIN)/mypy assistant ingest ui
+	$(BIN)/mypy assistant ingest ui tests bench
 
 # The `bench` extra holds what only the bench needs (llama-index baseline, onnx/onnxruntime).
 bench: install
@@ -46,7 +46,7 @@ bench: install
 
 # Regenerate the shipped seed data file from the seed page.
 seed-data: install
-	$(BIN)/python -m ingest.sources.seed ../shared/seed/trending-papers-page.txt
+	$(BIN)/python -m ingest.sources.seed ingest/data/trending-papers-page.txt
 
 clean:
 	rm -rf $(VENV) .papers .pytest_cache .mypy_cache .ruff_cache
