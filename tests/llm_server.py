@@ -42,9 +42,36 @@ class Reply:
     chunk_chars: int = 6  # streaming: characters per content chunk
     headers: dict[str, str] = field(default_factory=dict)  # e.g. {"Retry-After": "0"}
     error_in_stream: bool = False  # streaming: send an error object instead of finishing
+    finish_reason: str | None = "stop"  # "length" when the model ran out of tokens; None: never sent
+    send_done: bool = True  # streaming: the closing `data: [DONE]` (some servers close without it)
+    reasoning: str = ""  # a `reasoning_content` field before the answer (vLLM, DeepSeek, OpenRouter)
+    error_body: Any = None  # the JSON body sent with an error status (a provider's own error shape)
+    body: Any = None  # non-streaming: this JSON body as is, with `status` (e.g. an error object with 200)
 
 
 Responder = Callable[[list[dict[str, Any]], dict[str, Any]], "str | Reply"]
+
+
+def source_numbers(messages: list[dict[str, Any]]) -> list[int]:
+    """The source numbers the prompt offers (`<source n=3 ...>`), in order."""
+    prompt = "\n".join(str(m.get("content", "")) for m in messages)
+    return [int(n) for n in re.findall(r"<source n=(\d+)", prompt)]
+
+
+STYLES: dict[str, Responder] = {}
+"""Named reply styles: how real models and servers answer (reasoning blocks, odd citation styles,
+loose JSON, truncation, provider error bodies). Each is a Responder; script one with
+`llm_server.script(STYLES["qwen3-think"])` or `llm_server.style("qwen3-think")`."""
+
+
+def style(name: str) -> Callable[[Responder], Responder]:
+    """Register a named reply style."""
+
+    def register(fn: Responder) -> Responder:
+        STYLES[name] = fn
+        return fn
+
+    return register
 
 
 def default_responder(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
@@ -125,6 +152,10 @@ class LLMServer:
         """Queue replies for the next chat requests, in order; then `responder` answers."""
         self.replies.extend(replies)
 
+    def style(self, name: str, times: int = 1) -> None:
+        """Queue a named reply style (STYLES) for the next `times` chat requests."""
+        self.replies.extend([STYLES[name]] * times)
+
     def configure_env(
         self, monkeypatch: pytest.MonkeyPatch, *, timeout_s: float = 2.0, retries: int = 0, model: str | None = None
     ) -> None:
@@ -182,11 +213,10 @@ class LLMServer:
 
             def _error(self, reply: Reply) -> None:
                 kind = "rate_limit_exceeded" if reply.status == 429 else "server_error"
-                self._json(
-                    reply.status,
-                    {"error": {"message": f"scripted HTTP {reply.status}", "type": kind, "code": kind}},
-                    reply.headers,
-                )
+                body = reply.error_body
+                if body is None:
+                    body = {"error": {"message": f"scripted HTTP {reply.status}", "type": kind, "code": kind}}
+                self._json(reply.status, body, reply.headers)
 
             def do_GET(self) -> None:  # noqa: N802
                 server._record("GET", self.path, None, dict(self.headers))
@@ -257,6 +287,12 @@ class LLMServer:
                 if reply.cut_after is not None:
                     self._cut_body(reply, model)
                     return
+                if reply.body is not None:
+                    self._json(200, reply.body, reply.headers)
+                    return
+                message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+                if reply.reasoning:
+                    message["reasoning_content"] = reply.reasoning
                 self._json(
                     200,
                     {
@@ -267,8 +303,8 @@ class LLMServer:
                         "choices": [
                             {
                                 "index": 0,
-                                "message": {"role": "assistant", "content": reply.text},
-                                "finish_reason": "stop",
+                                "message": message,
+                                "finish_reason": reply.finish_reason,
                             }
                         ],
                         "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
@@ -321,6 +357,8 @@ class LLMServer:
                     }
 
                 self._event(chunk({"role": "assistant", "content": ""}))
+                for i in range(0, len(reply.reasoning), reply.chunk_chars):
+                    self._event(chunk({"reasoning_content": reply.reasoning[i : i + reply.chunk_chars]}))
                 pieces = [reply.text[i : i + reply.chunk_chars] for i in range(0, len(reply.text), reply.chunk_chars)]
                 for n, piece in enumerate(pieces):
                     if reply.cut_after is not None and n >= reply.cut_after:
@@ -334,9 +372,19 @@ class LLMServer:
                     self._event(chunk({"content": piece}))
                 if reply.error_in_stream:
                     self._event({"error": {"message": "scripted stream error", "type": "server_error"}})
-                else:
-                    self._event(chunk({}, "stop"))
-                self._event("[DONE]")
+                elif reply.finish_reason is not None:
+                    self._event(chunk({}, reply.finish_reason))
+                if reply.send_done:
+                    self._event("[DONE]")
                 self._chunk(b"")
 
         return Handler
+
+
+# Named reply styles, one section per area (each section's owner adds below its own marker).
+
+# --- reply styles: reasoning blocks, citation styles, maths and code, uncited claims ------------------
+
+# --- reply styles: structured output (JSON) ----------------------------------------------------------
+
+# --- reply styles: transport (truncation, error bodies, stream endings) -------------------------------
