@@ -29,3 +29,17 @@ class EmbeddingError(PapersError):
 
 class LLMError(PapersError):
     """The LLM endpoint failed (timeout, HTTP error, broken stream)."""
+
+
+class LLMTruncated(LLMError):
+    """The model stopped at its token limit (`finish_reason: "length"`): `partial` is what it wrote.
+
+    Callers that can use a partial reply (an answer cut back to its last complete cited sentence)
+    catch this before LLMError; the rest treat it as a failure and fall back.
+    """
+
+    def __init__(self, partial: str, max_tokens: int | None = None) -> None:
+        limit = f" of {max_tokens}" if max_tokens else ""
+        super().__init__(f"reply cut at the token limit{limit} (raise PAPERS_LLM_MAX_TOKENS)")
+        self.partial = partial
+        self.max_tokens = max_tokens

@@ -140,6 +140,12 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     model: str = ""
     query: str = Field("", description="The standalone query actually searched (after follow-up rewriting).")
+    truncated: bool = Field(
+        False, description="The model hit its token limit; the answer was cut back to its last complete sentence."
+    )
+    notes: list[str] = Field(
+        default_factory=list, description="What the user should know about this answer (sources dropped, ...)."
+    )
 
     def public(self) -> dict[str, Any]:
         return {
@@ -148,6 +154,8 @@ class Answer(BaseModel):
             "mode": self.mode,
             "abstained": self.abstained,
             "fallback_reason": self.fallback_reason,
+            "truncated": self.truncated,
+            "notes": list(self.notes),
             "citations": [{"n": c.n, "id": c.id, "title": c.title, "text": c.text} for c in self.citations],
         }
 

@@ -15,7 +15,7 @@ from tests.support import invoke, papers_json
 
 PIG = "t:4c709caec8fa"
 PIG_Q = "How can Gaussian functions with learnable positions replace a fixed mesh in physics-informed learning?"
-ASK_KEYS = ["question", "answer", "mode", "abstained", "fallback_reason", "citations"]
+ASK_KEYS = ["question", "answer", "mode", "abstained", "fallback_reason", "truncated", "notes", "citations"]
 
 
 @pytest.fixture()
