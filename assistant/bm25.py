@@ -182,24 +182,32 @@ class BM25Index:
 
     # -- persistence (rows to and from the SQLite store) --------------------------
     @classmethod
-    def from_postings(cls, vocab: Sequence[str], rows: Sequence[tuple[str, int, bytes, bytes]]) -> BM25Index:
-        """The index for stored rows (chunk id, posting...), in their stored order (ties rank by it)."""
+    def from_postings(
+        cls,
+        vocab: Sequence[str],
+        ids: Sequence[str],
+        lengths: Sequence[int],
+        sizes: Sequence[int],
+        terms: bytearray,
+        tfs: bytearray,
+    ) -> BM25Index:
+        """The index for stored rows: chunk ids in stored order (ties rank by it), each chunk's token
+        count and number of distinct terms, and all postings concatenated (as `add` returns them)."""
         idx = cls()
         idx.vocab = {t: i for i, t in enumerate(vocab)}
-        idx.ids = [r[0] for r in rows]
+        idx.ids = list(ids)
         idx.row_of = {cid: i for i, cid in enumerate(idx.ids)}
-        if len(idx.row_of) != len(idx.ids):
-            raise ValueError("duplicate chunk id in the stored postings")
-        sizes = np.fromiter((len(r[2]) // _TERM.itemsize for r in rows), np.int64, len(rows))
-        indptr = np.zeros(len(rows) + 1, np.int64)
-        np.cumsum(sizes, out=indptr[1:])
-        # One join + one frombuffer per array: a Python loop over 10^5 rows would cost more than the query.
-        indices = np.frombuffer(b"".join(r[2] for r in rows), _TERM).astype(np.int32)
-        data = np.frombuffer(b"".join(r[3] for r in rows), _TF).astype(np.float32)
-        if len(indices) != len(data) or (len(indices) and int(indices.max()) >= len(vocab)):
+        if len(idx.row_of) != len(idx.ids) or len(sizes) != len(ids) or len(lengths) != len(ids):
+            raise ValueError("stored postings: duplicate or missing chunk rows")
+        indptr = np.zeros(len(ids) + 1, np.int64)
+        np.cumsum(np.asarray(sizes, np.int64), out=indptr[1:])
+        # Views of the (writable) buffers, no copy: on little-endian machines the stored dtypes are native.
+        indices = np.frombuffer(terms, _TERM).astype(np.int32, copy=False)
+        data = np.frombuffer(tfs, _TF).astype(np.float32, copy=False)
+        if len(indices) != len(data) or len(indices) != indptr[-1] or (len(indices) and indices.max() >= len(vocab)):
             raise ValueError("stored postings do not match the stored vocabulary")
-        idx._main = sp.csr_matrix((data, indices, indptr), shape=(len(rows), len(vocab)))
-        idx.lengths = np.fromiter((r[1] for r in rows), np.float32, len(rows))
+        idx._main = sp.csr_matrix((data, indices, indptr), shape=(len(ids), len(vocab)))
+        idx.lengths = np.asarray(lengths, np.float32)
         idx.df = np.bincount(indices, minlength=len(vocab)).astype(np.int64)
-        idx.alive = np.ones(len(rows), bool)
+        idx.alive = np.ones(len(ids), bool)
         return idx

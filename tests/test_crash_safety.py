@@ -73,9 +73,9 @@ def _store_as_left(data_dir: Path) -> bool:
         assert generation == str((collection.metadata or {}).get("generation", ""))
         stored = store.postings()
         assert stored is not None, "a committed chunk without postings"
-        vocab, rows = stored
-        assert {r[0] for r in rows} == set(collection.get(include=[])["ids"])
-        assert all(max(memoryview(r[2]).cast("i"), default=-1) < len(vocab) for r in rows)
+        assert set(stored.ids) == set(collection.get(include=[])["ids"]) and len(stored.ids) == len(set(stored.ids))
+        assert max(memoryview(stored.terms).cast("i"), default=-1) < len(stored.vocab)
+        assert sum(stored.sizes) * 4 == len(stored.terms) == len(stored.tfs)
         return True
     finally:
         store.close()

@@ -95,7 +95,7 @@ def test_an_exception_between_writes_commits_what_reached_both(data_dir: Path) -
     again.close()
 
 
-def test_bm25_rows_round_trip_through_the_store() -> None:
+def test_bm25_rows_round_trip_through_the_store(tmp_path: Path) -> None:
     texts = {
         "c1": "Multigrid solvers for elliptic equations",
         "c2": "Elliptic curves in cryptography",
@@ -104,11 +104,16 @@ def test_bm25_rows_round_trip_through_the_store() -> None:
     built = BM25Index()
     postings = built.add(texts.items())
     built.remove(["c2"])
-    again = BM25Index.from_postings(list(built.vocab), [(c, *postings[c]) for c in ("c1", "c3")])
+    store = Manifest(tmp_path / STORE_FILE)
+    store.put_many([({"id": "p"}, "h", ["c1", "c3"])], postings, built.vocab)
+    stored = store.postings()
+    assert stored is not None and stored.ids == ["c1", "c3"] and stored.vocab == list(built.vocab)
+    again = BM25Index.from_postings(*stored)
     for query in ("elliptic solver", "multigrid", "cryptography", "solvers"):
         assert again.search(query, 5) == built.search(query, 5)
-    with pytest.raises(ValueError):
-        BM25Index.from_postings(["only"], [("c1", *postings["c1"])])  # term ids beyond the vocabulary
+    with pytest.raises(ValueError):  # term ids beyond the vocabulary
+        BM25Index.from_postings(["only"], *stored[1:])
+    store.close()
 
 
 def test_a_second_writer_gets_one_line_naming_the_holder(data_dir: Path) -> None:
@@ -150,17 +155,15 @@ def _write_old_layout(cache: Path, lib: Library) -> None:
     db.close()
     stored = lib.manifest.postings()
     assert stored is not None
-    vocab, rows = stored
-    sizes = [len(r[2]) // 4 for r in rows]
     np.savez(
         cache / "bm25.npz",
-        data=np.frombuffer(b"".join(r[3] for r in rows), np.float32),
-        indices=np.frombuffer(b"".join(r[2] for r in rows), np.int32),
-        indptr=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
-        lengths=np.asarray([r[1] for r in rows], np.float32),
-        df=np.zeros(len(vocab), np.int64),
+        data=np.frombuffer(stored.tfs, np.float32),
+        indices=np.frombuffer(stored.terms, np.int32),
+        indptr=np.concatenate([[0], np.cumsum(stored.sizes)]).astype(np.int64),
+        lengths=np.asarray(stored.lengths, np.float32),
+        df=np.zeros(len(stored.vocab), np.int64),
     )
-    (cache / "bm25.json").write_text(json.dumps({"vocab": vocab, "ids": [r[0] for r in rows], "generation": "x"}))
+    (cache / "bm25.json").write_text(json.dumps({"vocab": stored.vocab, "ids": stored.ids, "generation": "x"}))
 
 
 def test_a_library_in_the_old_layout_opens_by_rebuilding_from_chroma(data_dir: Path) -> None:

@@ -28,7 +28,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from assistant.bm25 import BM25Index
@@ -40,6 +40,17 @@ LEGACY_FILES = ("manifest.sqlite", "manifest.sqlite-wal", "manifest.sqlite-shm",
 
 Posting = tuple[int, bytes, bytes]  # as assistant.bm25.Posting: token count, term ids, term frequencies
 Entry = tuple[dict[str, Any], str, Sequence[str]]  # (paper record, content hash, chunk ids in order)
+
+class StoredPostings(NamedTuple):
+    """The BM25 rows as stored: chunk ids in order, and their postings concatenated in that order."""
+
+    vocab: list[str]  # term of each column
+    ids: list[str]
+    lengths: list[int]  # tokens per chunk
+    sizes: list[int]  # distinct terms per chunk
+    terms: bytearray  # int32 term ids, chunk after chunk
+    tfs: bytearray  # float32 term frequencies, same layout
+
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -215,14 +226,31 @@ class Manifest:
         return ids
 
     # -- reading ----------------------------------------------------------------------
-    def postings(self) -> tuple[list[str], list[tuple[str, int, bytes, bytes]]] | None:
-        """(vocabulary, rows in stored order) for BM25Index.from_postings; None if a row has none."""
+    def postings(self) -> StoredPostings | None:
+        """Every chunk's BM25 row in stored order, for BM25Index.from_postings; None if a row has none.
+
+        Read in batches into one growing buffer per array: holding all rows as Python objects, then
+        joining them, then converting, cost ~50 MB more peak memory at 10^5 chunks (docs/STORAGE.md).
+        """
+        ids: list[str] = []
+        lengths: list[int] = []
+        sizes: list[int] = []
+        terms, tfs = bytearray(), bytearray()
         with self._lock:
             vocab = [r[0] for r in self._db.execute("SELECT term FROM vocab ORDER BY id")]
-            rows = self._db.execute("SELECT id, length, terms, tfs FROM chunks ORDER BY rowid").fetchall()
-        if any(r[2] is None or r[3] is None for r in rows):
-            return None
-        return vocab, rows
+            cursor = self._db.execute("SELECT id, length, terms, tfs FROM chunks ORDER BY rowid")
+            while batch := cursor.fetchmany(20_000):
+                # A plain loop: measured faster than zip(*batch) + b"".join per column (0.24 s vs 0.31 s
+                # at 10^5 chunks), of which 0.15 s is SQLite handing the rows over.
+                for cid, length, t, f in batch:
+                    if t is None or f is None:
+                        return None
+                    ids.append(cid)
+                    lengths.append(length)
+                    sizes.append(len(t) >> 2)  # int32: 4 bytes a term
+                    terms += t
+                    tfs += f
+        return StoredPostings(vocab, ids, lengths, sizes, terms, tfs)
 
     def hashes(self) -> dict[str, str]:
         with self._lock:
