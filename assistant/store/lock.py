@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING
 
 from assistant.errors import LibraryBusyError
+
+if TYPE_CHECKING:  # filelock imports in ~25 ms: loaded by the first writer, never by `papers list`
+    from filelock import FileLock
 
 LOCK_FILE = "write.lock"
 PID_FILE = "writer.pid"
@@ -26,13 +28,17 @@ class WriterLock:
         self.data_dir = data_dir
         self.timeout_s = timeout_s
         self.pid_path = data_dir / PID_FILE
-        # thread_local=False: the Library's threads (UI, server) share one writer, as they share the
-        # Library; its own RLock orders them.
-        self._lock = FileLock(str(data_dir / LOCK_FILE), thread_local=False)
+        self._lock: FileLock | None = None
 
     def acquire(self, timeout_s: float | None = None) -> None:
         """Wait up to `timeout_s` (default: the setting; 0: one try), else LibraryBusyError in one line."""
+        from filelock import FileLock, Timeout
+
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._lock is None:
+            # thread_local=False: the Library's threads (UI, server) share one writer, as they share
+            # the Library; its own RLock orders them.
+            self._lock = FileLock(str(self.data_dir / LOCK_FILE), thread_local=False)
         try:
             self._lock.acquire(timeout=self.timeout_s if timeout_s is None else timeout_s, poll_interval=0.05)
         except Timeout:
@@ -52,7 +58,7 @@ class WriterLock:
         return True
 
     def release(self) -> None:
-        if not self._lock.is_locked:
+        if self._lock is None or not self._lock.is_locked:
             return
         with contextlib.suppress(OSError):
             self.pid_path.unlink()
@@ -60,7 +66,7 @@ class WriterLock:
 
     @property
     def held(self) -> bool:
-        return bool(self._lock.is_locked)
+        return self._lock is not None and bool(self._lock.is_locked)
 
     def holder(self) -> str:
         """The pid written by the process holding the lock, or "unknown" (it died, or has not written it yet)."""
