@@ -4,6 +4,12 @@
 is authoritative: its text is the validated, cleaned version. When the LLM fails mid-answer the final
 Answer is the extractive one (with `fallback_reason`), so a consumer that already showed LLM text
 re-renders from the Answer.
+
+An LLM reply goes through the one reply cleaner (assistant/reply.py: reasoning, citation styles, code
+and maths kept) and then the citation check (assistant/citations.py `finalize_reply`): a sentence
+without a valid source is dropped, as in comparisons and summaries, and `Answer.notes` says how many.
+A reply cut at the token limit (`LLMTruncated`) ends at its last complete, cited sentence, flagged
+`truncated`; with nothing cited left it falls back like any failure.
 """
 
 from __future__ import annotations
@@ -20,15 +26,17 @@ from assistant.citations import (
     Source,
     cited_numbers,
     finalize,
+    finalize_reply,
     format_sources,
     number_sources,
     strip_markers,
 )
-from assistant.errors import LLMError
+from assistant.errors import LLMError, LLMTruncated
 from assistant.extract import ScoredSentence, is_contrasting, rank_sentences, sentences_of_hits
 from assistant.fallback import LLMSource, no_llm, resolve_llm
 from assistant.llm import ChatModel
 from assistant.models import Answer, Citation, PaperHit
+from assistant.reply import ReasoningFilter, clean_reply, cut_to_complete
 from assistant.retrieve import Filters, Retriever, SearchResult
 from assistant.settings import Settings
 from assistant.text import normalize_space
@@ -130,44 +138,58 @@ class Answerer:
         base: dict[str, Any],
     ) -> Iterator[str | Answer]:
         sources = number_sources(result.hits)
-        valid = {s.n for s in sources}
         raw = ""
-        pending = ""
-        # Nothing is shown until the reply is known not to be the "not in sources" sentinel and cites
-        # a real source: a reply that cites none (one obeying an order planted in a paper, say) is
-        # replaced by the extractive answer, so not even its first words may stream out.
-        deciding = True
+        visible = ""  # the reply outside reasoning blocks, as far as it is known
+        shown = ""  # what has been yielded: a prefix of the checked answer
+        upto = 0
+        hold = ReasoningFilter()
+        cut_reason = ""
+        # Only complete sentences are shown, each checked as if the reply ended there (reasoning
+        # stripped, citations normalised, sentences without a valid source dropped): the first words
+        # of a reply that cites nothing (one obeying an order planted in a paper, say) never stream.
         try:
             for token in llm.stream(self.messages(question, sources, history)):
                 raw += token
-                if deciding:
-                    head = raw.lstrip()
-                    if SENTINEL.startswith(head) or head.startswith(SENTINEL) or not valid & set(cited_numbers(raw)):
-                        continue
-                    deciding = False
-                    pending = raw
-                else:
-                    pending += token
-                safe, pending = _split_complete(pending)
-                if safe:
-                    yield _clean_piece(safe, sources)
+                visible += hold.feed(token)
+                end = _complete_upto(visible)
+                if end > upto:
+                    upto = end
+                    piece, shown = _extend(shown, finalize_reply(clean_reply(visible[:end]), sources)[0])
+                    if piece:
+                        yield piece
+        except LLMTruncated as exc:
+            raw, cut_reason = max(raw, exc.partial or "", key=len), str(exc)
         except LLMError as exc:
             yield from self._extractive(question, result, base, str(exc))
             return
-        text = raw.strip()
+        text = clean_reply(cut_to_complete(raw) if cut_reason else raw)
         if text.startswith(SENTINEL) or (_NO_ANSWER.search(text) and not cited_numbers(text)):
-            if pending and not deciding:
-                yield _clean_piece(pending, sources)
             yield Answer(answer=NOT_COVERED, mode="llm", abstained=True, **base)
             return
-        if pending:
-            yield _clean_piece(pending, sources)
-        final, cited = finalize(text, sources)
+        final, cited, dropped = finalize_reply(text, sources)
         if not cited:
             # An answer that points to no source cannot be checked against the library.
-            yield from self._extractive(question, result, base, "LLM reply cited no source")
+            yield from self._extractive(question, result, base, cut_reason or "LLM reply cited no source")
             return
-        yield Answer(answer=final, mode="llm", citations=[s.citation() for s in cited], **base)
+        piece, shown = _extend(shown, final)
+        if piece:
+            yield piece
+        notes = list(base.get("notes", []))
+        if dropped:
+            were = "sentences without a source were" if dropped > 1 else "sentence without a source was"
+            notes.append(f"{dropped} {were} left out.")
+        if cut_reason:
+            notes.append(
+                f"The model stopped at its token limit (PAPERS_LLM_MAX_TOKENS={self.settings.llm_max_tokens}): "
+                "the answer was cut back to its last complete, cited sentence."
+            )
+        yield Answer(
+            answer=final,
+            mode="llm",
+            citations=[s.citation() for s in cited],
+            truncated=bool(cut_reason),
+            **{**base, "notes": notes},
+        )
 
     # -- extractive mode --------------------------------------------------------------------------
     def _extractive(
@@ -253,19 +275,15 @@ class Answerer:
         return text, citations
 
 
-def _split_complete(pending: str) -> tuple[str, str]:
-    """Split streamed text after its last line or sentence end; the rest waits for more tokens
-    (markers and links are only checked whole)."""
-    cut = max(pending.rfind("\n"), *(pending.rfind(p) for p in (". ", "! ", "? ")))
-    if cut < 0:
-        return "", pending
-    end = cut + 1
-    # A citation right after the period belongs to the finished sentence ("… end. [2] Next").
-    return pending[:end], pending[end:]
+def _complete_upto(text: str) -> int:
+    """Where the streamed text's last complete line or sentence ends (0: none yet)."""
+    cut = max(text.rfind("\n"), *(text.rfind(p) for p in (". ", "! ", "? ")))
+    return cut + 1 if cut >= 0 else 0
 
 
-def _clean_piece(piece: str, sources: Sequence[Source]) -> str:
-    lead = piece[: len(piece) - len(piece.lstrip())]
-    trail = piece[len(piece.rstrip()) :]
-    core, _ = finalize(piece, sources)
-    return f"{lead}{core}{trail}" if core else lead + trail
+def _extend(shown: str, checked: str) -> tuple[str, str]:
+    """The part of `checked` not yet shown, when it extends what was shown; else nothing (the final
+    Answer, authoritative, replaces what was streamed)."""
+    if len(checked) > len(shown) and checked.startswith(shown):
+        return checked[len(shown) :], checked
+    return "", shown

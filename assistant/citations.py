@@ -3,16 +3,22 @@
 - Sources are numbered 1..n and shown to an LLM as clearly delimited, untrusted data.
 - Every [n] in generated text must name a numbered source; any other marker is removed.
 - Output is cleaned: no images, no raw HTML, no links except to the cited papers' own URLs.
+- Code and maths (assistant/reply.py `protect_spans`) are left as written: no citation is read in them,
+  nothing in them is escaped; indentation and nested lists are kept.
+- A reply's sentences without a valid citation are dropped (`keep_cited_blocks`), its structure kept.
+
+A raw model reply goes through assistant/reply.py `clean_reply` (reasoning, citation styles) first.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from assistant.models import Citation, Paper, PaperHit, Reference
+from assistant.reply import PLACEHOLDER, protect_spans
 from assistant.text import split_sentences
 
 # [1], [1, 2], [1,2,3], [1-3] / [1–3]; a marker is never a markdown link's text ("[1](url)").
@@ -98,7 +104,7 @@ def _expand(spec: str) -> list[int]:
 def cited_numbers(text: str) -> list[int]:
     """Source numbers cited in `text`, in order of first appearance."""
     seen: dict[int, None] = {}
-    for m in _MARKER.finditer(text):
+    for m in _MARKER.finditer(protect_spans(text).text):
         for n in _expand(m.group(1)):
             seen.setdefault(n, None)
     return list(seen)
@@ -115,10 +121,16 @@ def validate_markers(text: str, valid: Iterable[int]) -> str:
         nums = [n for n in dict.fromkeys(_expand(m.group(1))) if n in ok]
         return "".join(f"[{n}]" for n in nums)
 
-    out = _MARKER.sub(fix, text)
-    # Removing a marker can leave "word  ." or "word ." behind.
-    out = re.sub(r"[ \t]+([.,;:!?])", r"\1", out)
-    return re.sub(r"[ \t]{2,}", " ", out)
+    return _rewrite_markers(text, fix)
+
+
+def _rewrite_markers(text: str, fix: Callable[[re.Match[str]], str]) -> str:
+    p = protect_spans(text)
+    out = _MARKER.sub(fix, p.text)
+    # Removing a marker can leave "word  ." or "word ." behind (indentation is left alone).
+    out = re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", out)
+    out = re.sub(r"[ \t]+$", "", out, flags=re.MULTILINE)
+    return p.restore(re.sub(r"(?<=\S)[ \t]{2,}", " ", out))
 
 
 def strip_markers(text: str) -> str:
@@ -149,9 +161,9 @@ _HTML_NAMES = (
 _TAG = re.compile(
     rf"</?\s*(?:(?:{_HTML_NAMES})\b|[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9-]*)(?:[^<>]*)?/?>", re.IGNORECASE
 )
-_BARE_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]]+", re.IGNORECASE)
+_BARE_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\ue000-\uf8ff]+", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-_SCHEME_URL = re.compile(r"\b(?:javascript|data|vbscript):\S*", re.IGNORECASE)
+_SCHEME_URL = re.compile(r"\b(?:javascript|data|vbscript):[^\s\ue000-\uf8ff]*", re.IGNORECASE)
 
 
 def _norm_url(url: str) -> str:
@@ -173,7 +185,8 @@ def clean_output(text: str, allowed_urls: Iterable[str] = ()) -> str:
         return bool(url) and _norm_url(url) in allowed and url.lower().startswith(("http://", "https://"))
 
     out = _CONTROL.sub("", text)  # ESC sequences would drive the terminal that prints this
-    out = _COMMENT.sub("", out)
+    protected = protect_spans(out)  # code and maths as written: shown literally, never as HTML
+    out = _COMMENT.sub("", protected.text)
     prev = None
     while prev != out:  # nested or split tags ("<scr<script>ipt>") reappear after one pass
         prev = out
@@ -208,8 +221,8 @@ def clean_output(text: str, allowed_urls: Iterable[str] = ()) -> str:
     out = re.sub(r"\x00(\d+)\x00", lambda m: kept_links[int(m.group(1))], out)
     out = re.sub(r"[ \t]+\n", "\n", out)
     out = re.sub(r"\n{3,}", "\n\n", out)
-    out = re.sub(r"[ \t]{2,}", " ", out)
-    return out.strip()
+    out = re.sub(r"(?<=\S)[ \t]{2,}", " ", out)
+    return protected.restore(out.strip())
 
 
 def finalize(text: str, sources: Sequence[Source]) -> tuple[str, list[Source]]:
@@ -232,9 +245,7 @@ def renumber_markers(text: str, mapping: dict[int, int]) -> str:
         nums = [mapping[n] for n in dict.fromkeys(_expand(m.group(1))) if n in mapping]
         return "".join(f"[{n}]" for n in dict.fromkeys(nums))
 
-    out = _MARKER.sub(fix, text)
-    out = re.sub(r"[ \t]+([.,;:!?])", r"\1", out)
-    return re.sub(r"[ \t]{2,}", " ", out)
+    return _rewrite_markers(text, fix)
 
 
 def first_citation_order(texts: Iterable[str]) -> list[int]:
@@ -267,3 +278,115 @@ def keep_cited_sentences(text: str, valid: Iterable[int], allowed_urls: Iterable
     text = re.sub(r"^\s*#+\s.*$", "", text, flags=re.MULTILINE)  # a heading is no sentence
     text = re.sub(r"^\s*([-*+]|\d+[.)])\s+", "", text, flags=re.MULTILINE)  # list items become sentences
     return " ".join(s for s in cited_sentences(re.sub(r"\s+", " ", text).strip()) if cited_numbers(s))
+
+
+# --- a reply's uncited sentences, structure kept ---------------------------------------------------
+_PREFIX = re.compile(r"^[ \t]*(?:>[ \t]?)*(?:(?:[-*+]|\d{1,3}[.)])[ \t]+)?")
+_STARTS_BLOCK = re.compile(r"^[ \t]*(?:>|[-*+][ \t]|\d{1,3}[.)][ \t])")
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]|$)")
+_RULE = re.compile(r"^[ \t]*(?:[-*_][ \t]*){3,}$")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+@dataclass
+class _Block:
+    kind: str  # blank, heading, rule, code, table, para
+    lines: list[str]
+    keep: bool = True
+
+
+def _blocks(lines: list[str]) -> list[_Block]:
+    blocks: list[_Block] = []
+    for line in lines:
+        prev = blocks[-1] if blocks else None
+        if not line.strip():
+            kind = "blank"
+        elif _HEADING.match(line):
+            kind = "heading"
+        elif _RULE.match(line):
+            kind = "rule"
+        elif not _LETTER.search(PLACEHOLDER.sub("", line)) and PLACEHOLDER.search(line):
+            kind = "code"  # a fenced block or display maths on its own line
+        elif line.lstrip().startswith("|"):
+            kind = "table"
+        else:
+            kind = "para"
+        joins = prev is not None and prev.kind == kind and kind in ("table", "para")
+        if joins and kind == "para" and _STARTS_BLOCK.match(line):
+            joins = False
+        if joins and prev is not None:
+            prev.lines.append(line)
+        else:
+            blocks.append(_Block(kind, [line]))
+    return blocks
+
+
+def keep_cited_blocks(text: str, valid: Iterable[int]) -> tuple[str, int]:
+    """`text` with every sentence that has no valid [n] dropped, and how many were dropped.
+
+    Paragraphs, list items (nested, indented), tables, code and maths keep their layout; a block
+    whose sentences are all cited is kept exactly. Code, maths and other sentences without words
+    need no citation; a lead-in ("The steps are:") or a heading stays only when what follows it stays.
+    """
+    ok = set(valid)
+    p = protect_spans(text)
+    blocks = _blocks(p.text.split("\n"))
+
+    def cited(s: str) -> bool:
+        return any(n in ok for m in _MARKER.finditer(s) for n in _expand(m.group(1)))
+
+    dropped = 0
+    rendered: list[list[str]] = []
+    following = False  # is the nearest content after this point kept?
+    section = False  # is any content kept between this point and the next heading?
+    for block in reversed(blocks):
+        if block.kind in ("blank", "rule"):
+            rendered.append(block.lines)
+            continue
+        if block.kind == "heading":
+            block.keep, section = section, False
+            rendered.append(block.lines if block.keep else [])
+            continue
+        if block.kind in ("code", "table"):
+            block.keep = block.kind == "code" or cited("\n".join(block.lines))
+            dropped += not block.keep
+            following = block.keep
+            section = section or block.keep
+            rendered.append(block.lines if block.keep else [])
+            continue
+        whole = "\n".join(block.lines)
+        prefix = _PREFIX.match(whole)
+        head = prefix.group(0) if prefix else ""
+        kept: list[str] = []
+        sentences = cited_sentences(whole[len(head) :])
+        for s in reversed(sentences):
+            bare = _MARKER.sub("", PLACEHOLDER.sub("", s)).strip().rstrip("*_ ")
+            if bare.endswith(":"):
+                keep = following  # a lead-in
+            else:
+                keep = not _LETTER.search(bare) or cited(s)
+                dropped += not keep
+                following = keep
+            if keep:
+                kept.append(s)
+        section = section or bool(kept)
+        if len(kept) == len(sentences):
+            rendered.append(block.lines)
+        elif kept:
+            rendered.append([head + " ".join(reversed(kept))])
+        else:
+            rendered.append([])
+    lines = [line for chunk in reversed(rendered) for line in chunk]
+    out = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    return p.restore(out), dropped
+
+
+def finalize_reply(text: str, sources: Sequence[Source]) -> tuple[str, list[Source], int]:
+    """A cleaned reply (assistant/reply.py `clean_reply`) checked against `sources`: output cleaned,
+    sentences without a valid citation dropped, invented markers removed. Returns the text, the
+    sources it cites (in order of first citation) and how many sentences were dropped."""
+    by_n = {s.n: s for s in sources}
+    cited_urls = [by_n[n].paper.url for n in cited_numbers(text) if n in by_n and by_n[n].paper.url]
+    kept, dropped = keep_cited_blocks(clean_output(text, cited_urls), by_n)
+    kept = validate_markers(kept, by_n)
+    return kept, [by_n[n] for n in cited_numbers(kept) if n in by_n], dropped

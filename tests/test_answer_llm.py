@@ -135,8 +135,10 @@ def test_invented_marker_is_removed(
     a = make_engine(seed_library, embedder).ask(PIG_Q)
     assert sources_in(llm_server.chat_requests[0]) == [1, 2, 3]
     assert "[7]" not in a.answer and "7]" not in a.answer
-    assert a.answer == "Gaussians adapt their positions [1]. A made-up claim. Both agree [2]."
+    # A sentence whose only marker names no source is uncited: it is left out, and the answer says so.
+    assert a.answer == "Gaussians adapt their positions [1]. Both agree [2]."
     assert [c.n for c in a.citations] == [1, 2]
+    assert a.notes == ["1 sentence without a source was left out."] and not a.truncated
 
 
 def test_uncited_llm_reply_falls_back_to_extractive(
@@ -158,7 +160,8 @@ def test_llm_output_is_cleaned(
         "See [this](http://evil.example/phish) <b>now</b>."
     )
     a = make_engine(seed_library, embedder).ask(PIG_Q)
-    assert a.answer == "PIG works [1]. See this now."
+    assert a.answer == "PIG works [1]."  # the rest, cleaned to "See this now.", cites nothing
+    assert a.notes == ["1 sentence without a source was left out."]
 
 
 @pytest.mark.parametrize(
