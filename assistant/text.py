@@ -99,31 +99,66 @@ def quotable(sentence: str) -> bool:
     return not _UNQUOTABLE.search(sentence)
 
 
-def find_verbatim(quote: str, text: str) -> str | None:
-    """The exact span of `text` that `quote` matches after whitespace normalisation, or None.
+_ELISION = re.compile(r"\s*(?:\[\s*(?:\.\s*){3}\]|\(\s*(?:\.\s*){3}\)|(?:\.\s*){3,}|…)\s*")
+_MIN_QUOTE = 8  # characters: shorter quotes (or elided parts) support nothing
+_MIN_PART = 4
+_MAX_GAP = 300  # characters an elision may leave out: a quote stays within one passage
 
-    Surrounding quotation marks are ignored (models like to add them); nothing else is forgiven.
-    """
-    q = normalize_space(quote).strip("\"'“”‘’ ")
-    if len(q) < 8:
-        return None
-    norm_chars: list[str] = []
+
+def _normalized_index(text: str) -> tuple[str, list[int]]:
+    """`text` with each whitespace run as one space, and each character's place in `text`."""
+    chars: list[str] = []
     index: list[int] = []
     in_space = False
     for i, ch in enumerate(text):
         if ch.isspace():
-            if not in_space and norm_chars:
-                norm_chars.append(" ")
+            if not in_space and chars:
+                chars.append(" ")
                 index.append(i)
             in_space = True
         else:
-            norm_chars.append(ch)
+            chars.append(ch)
             index.append(i)
             in_space = False
-    pos = "".join(norm_chars).find(q)
-    if pos < 0:
+    return "".join(chars), index
+
+
+def _find_part(part: str, norm: str, start: int) -> int:
+    """Where `part` first occurs in `norm` from `start`, its first letter in either case."""
+    variants = {part, part[:1].lower() + part[1:], part[:1].upper() + part[1:]}
+    found = [pos for pos in (norm.find(v, start) for v in variants) if pos >= 0]
+    return min(found) if found else -1
+
+
+def find_verbatim(quote: str, text: str) -> str | None:
+    """The exact span of `text` that `quote` matches, or None.
+
+    Forgiven: whitespace, surrounding quotation marks, the case of a first letter (a clause quoted
+    as a sentence), and elisions ("...", "…", "[...]"): every part around one must be verbatim in
+    `text`, in order, within one passage; the span returned runs from the first part to the last,
+    the paper's own words between included. Nothing else is forgiven.
+    """
+    q = normalize_space(quote).strip("\"'“”‘’ ")
+    if len(q) < _MIN_QUOTE:
         return None
-    return text[index[pos] : index[pos + len(q) - 1] + 1]
+    norm, index = _normalized_index(text)
+    parts = [p.strip("\"'“”‘’ ,;") for p in _ELISION.split(q)]
+    parts = [p for p in parts if p]
+    if not parts or any(len(p) < _MIN_PART for p in parts) or sum(len(p) for p in parts) < _MIN_QUOTE:
+        return None
+    first = _find_part(parts[0], norm, 0)
+    while first >= 0:
+        end, ok = first + len(parts[0]), True
+        for part in parts[1:]:
+            pos = _find_part(part, norm, end)
+            if pos < 0 or pos - end > _MAX_GAP:
+                ok = False
+                break
+            end = pos + len(part)
+        if ok:
+            return text[index[first] : index[end - 1] + 1]
+        first = _find_part(parts[0], norm, first + 1)
+    return None
 
 
 # --- Markdown --------------------------------------------------------------------------------------
