@@ -1,5 +1,7 @@
 """Safe rendering helpers: paper text is shown as plain text, labels are Markdown-escaped, model
-output goes through citations.clean_output before Markdown, links are http(s) only.
+output goes through citations.clean_output before Markdown, links are http(s) only. Code and maths in
+model output are left as written (no escaping inside `$k<n$` or a code block), and so are indentation
+and nested lists: Markdown renders them literally, never as HTML.
 
 The escaper (`md_escape`) and the link check (`safe_url`) are assistant.text's, the same ones the
 report exports use, so a downloaded file is as inert as the page.
@@ -121,6 +123,7 @@ def conversation_markdown(turns: list[dict[str, object]]) -> str:
         mode = f"LLM ({answer.model})" if answer.mode == "llm" else "offline: extractive"
         note = f" — fell back: {answer.fallback_reason}" if answer.fallback_reason else ""
         out += [f"*Mode: {md_escape(mode)}{md_escape(note)}*", ""]
+        out += [line for n in answer.notes for line in (f"*Note: {md_escape(n)}*", "")]
         if answer.abstained:
             out += ["*The library does not cover this question; nothing was cited.*", ""]
         if answer.citations:

@@ -77,8 +77,9 @@ def _print_sources(answer: Any) -> None:
 
 
 def _stream_answer(items: Any) -> Any:
-    """Print tokens as they arrive; the final Answer is authoritative (validated, cleaned), so when
-    it differs from what was streamed (LLM fell back, or abstained) it is printed again."""
+    """Print text as it arrives (complete, checked sentences); the final Answer is authoritative, so
+    when it differs from what was streamed (LLM fell back, or abstained) it is printed again. Its
+    notes go to stderr as `note: ...`."""
     from assistant.models import Answer
 
     streamed = ""
@@ -97,6 +98,8 @@ def _stream_answer(items: Any) -> Any:
     typer.echo("")
     if final.fallback_reason and final.mode == "extractive":
         typer.echo(f"(offline answer: the LLM failed — {final.fallback_reason})", err=True)
+    for note in final.notes:  # sentences left out, the token limit reached, sources dropped
+        typer.echo(f"note: {note}", err=True)
     _print_sources(final)
     return final
 

@@ -63,6 +63,7 @@ def render_answer(answer: Answer, turn: int) -> None:
         st.caption("Nothing in the library matched the question well enough, so nothing is cited.")
         return
     render.model_markdown(answer.answer, [c.url for c in answer.citations])
+    notes(answer)
     if not answer.citations:
         return
     by_n = {c.n: c for c in answer.citations}
@@ -76,6 +77,14 @@ def render_answer(answer: Answer, turn: int) -> None:
     )
     for c in answer.citations:
         source_expander(c, turn)
+
+
+def notes(answer: Answer) -> None:
+    """What the user should know about the answer (sentences left out, the token limit), muted."""
+    for note in answer.notes:
+        st.caption(f":material/info: {render.md_escape(note)}")
+    if answer.truncated and not answer.notes:
+        st.caption(":material/info: The model stopped at its token limit; the answer was cut short.")
 
 
 def source_expander(c: Citation, turn: int) -> None:
