@@ -385,6 +385,94 @@ class LLMServer:
 
 # --- reply styles: reasoning blocks, citation styles, maths and code, uncited claims ------------------
 
+# Answers as real models write them. Each cites the prompt's real sources (a, b = the first two; d = a
+# fourth, offered but never cited in the answer) so that what survives the cleaner can be asserted.
+PIG_CLAIM = "PIG replaces the fixed mesh with Gaussian functions whose positions are learned"
+GRID_CLAIM = "Another paper in the library studies how the collocation points are placed"
+UNCITED_CLAIM = "This technique was first introduced by Google in 2019."
+
+
+def _numbers(messages: list[dict[str, Any]]) -> tuple[int, int, int]:
+    found = source_numbers(messages) or [1]
+    second = found[1] if len(found) > 1 else found[0]
+    return found[0], second, found[3] if len(found) > 3 else found[-1]
+
+
+@style("qwen3-think")
+def qwen3_think(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+    """Qwen3: a <think> block that weighs a source it will not cite, then the answer."""
+    a, b, d = _numbers(messages)
+    return (
+        f"<think>\nOkay, the user is asking about Gaussians and meshes. Source [{a}] looks relevant. "
+        f"Is [{d}] relevant? Probably not. I should cite [{a}] and [{b}].\n</think>\n\n"
+        f"{PIG_CLAIM} [{a}][{b}]."
+    )
+
+
+@style("r1-no-open-tag")
+def r1_no_open_tag(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+    """A DeepSeek-R1 distill: the chat template opened the block, so the reply starts mid-thought
+    and only closes it."""
+    a, b, d = _numbers(messages)
+    return (
+        f"Okay, so the user wants to know how PIG works. Hmm, [{d}] relevant? Probably not. "
+        f"Let me answer from [{a}] and [{b}].\n</think>\n\n{PIG_CLAIM} [{a}]. {GRID_CLAIM} [{b}]."
+    )
+
+
+@style("cjk-cites")
+def cjk_cites(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+    a, b, _ = _numbers(messages)
+    return f"{PIG_CLAIM}【{a}】. {GRID_CLAIM}【{b}†source】."
+
+
+@style("source-paren")
+def source_paren(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+    a, b, _ = _numbers(messages)
+    return f"{PIG_CLAIM} (Source {a}). {GRID_CLAIM} [Source {b}]. Both adapt the discretisation (Sources {a}, {b})."
+
+
+@style("caret-footnotes")
+def caret_footnotes(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+    a, b, d = _numbers(messages)
+    return (
+        f"{PIG_CLAIM}^{a}. {GRID_CLAIM}[^{b}].\n\n"
+        f"[^{a}]: PIG: Physics-Informed Gaussians\n[^{b}]: Another paper\n[^{d}]: A paper never cited"
+    )
+
+
+@style("references-list")
+def references_list(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+    a, _, d = _numbers(messages)
+    return f"{PIG_CLAIM} [{a}].\n\nReferences:\n[{a}] PIG: Physics-Informed Gaussians\n[{d}] A paper never cited"
+
+
+MATH_CODE_ANSWER = """{claim} on the domain $[0, 1]$, keeping $k<n$ of them active [{a}].
+
+```python
+def residual(x):
+    return x[0] + x[1]
+```
+
+- Gaussian parameters [{a}]:
+  - means are learned [{a}]
+  - variances are learned [{b}]
+- The interval $[2, 4]$ in a sentence is no citation [{b}]."""
+
+
+@style("markdown-math-code")
+def markdown_math_code(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+    a, b, _ = _numbers(messages)
+    return MATH_CODE_ANSWER.format(claim=PIG_CLAIM, a=a, b=b)
+
+
+@style("uncited-claims")
+def uncited_claims(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+    a, _, _ = _numbers(messages)
+    return f"{PIG_CLAIM} [{a}]. {UNCITED_CLAIM} GPT-4 later made it popular."
+
+
+
 # --- reply styles: structured output (JSON) ----------------------------------------------------------
 
 # --- reply styles: transport (truncation, error bodies, stream endings) -------------------------------
