@@ -72,7 +72,8 @@ def test_a_start_that_reads_like_reasoning_is_held_to_the_end() -> None:
         ("Energy is x^2 and 3^2, e.g. 2^10 [1].", "Energy is x^2 and 3^2, e.g. 2^10 [1]."),
         ("PIG learns positions [1].\n\nReferences:\n[1] PIG: Physics-Informed Gaussians\n[4] Another paper",
          "PIG learns positions [1]."),
-        ("PIG learns positions [1].\n\n**Sources:**\n- [1] PIG (2024)\n- [4] Other (2023)", "PIG learns positions [1]."),
+        ("PIG learns positions [1].\n\n**Sources:**\n- [1] PIG (2024)\n- [4] Other (2023)",
+         "PIG learns positions [1]."),
         ("PIG learns positions [1].\nSources: [1], [4]", "PIG learns positions [1]."),
         ("Sources:\n- PIG learns positions [1].", "Sources:\n- PIG learns positions [1]."),  # a lead-in, not a list
     ],
