@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.budget import fit_sources
 from assistant.chat import Turn, bounded_history, standalone_query
 from assistant.citations import (
     UNTRUSTED_NOTE,
@@ -137,7 +138,8 @@ class Answerer:
         history: Sequence[Turn],
         base: dict[str, Any],
     ) -> Iterator[str | Answer]:
-        sources = number_sources(result.hits)
+        sources, cut = fit_sources(SYSTEM_PROMPT, number_sources(result.hits), question, history, self.settings)
+        base = {**base, "notes": [*base.get("notes", []), cut]} if cut else base
         raw = ""
         visible = ""  # the reply outside reasoning blocks, as far as it is known
         shown = ""  # what has been yielded: a prefix of the checked answer

@@ -1,22 +1,30 @@
 """The chat LLM: built from settings (OpenAI or any OpenAI-compatible server), failures made readable.
 
-Every failure of a call — timeout, HTTP 429/5xx, refused connection, a stream cut mid-answer — leaves
-this module as one `LLMError` whose message is a short reason ("timeout after 2s", "HTTP 429",
-"stream cut"), so callers can fall back to an extractive answer and say why.
+Every failure of a call — timeout, HTTP 429/5xx, refused connection, a stream cut mid-answer, an error
+object sent in place of a reply — leaves this module as one `LLMError` whose message is a short reason
+carrying the provider's own words where it sent some ("HTTP 401: Incorrect API key provided: sk-***",
+"HTTP 404: model \"llama3\" not found, try pulling it first", "stream error: out of memory"), shortened
+and with the API key redacted, so callers can fall back to an extractive answer and say why. A reply
+the model stopped at its token limit is `LLMTruncated`, carrying the text written so far.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from assistant.errors import LLMError
+from assistant.errors import LLMError, LLMTruncated
 from assistant.settings import Settings
 
 Message = Mapping[str, str] | Any  # {"role", "content"} or a llama-index ChatMessage
 
 _NO_KEY = "not-needed"  # local servers (Ollama, vLLM, llama.cpp) ignore the key but the client wants one
+_REASON_CHARS = 160  # a provider's message is shortened to this many characters
 
 
 def _known_openai_models() -> set[str]:
@@ -38,7 +46,8 @@ class ChatModel(Protocol):
     """What the answer, comparison and summary code needs of a chat model.
 
     Every failure leaves as one `LLMError` with a short reason; `chat` returns the whole reply,
-    `stream` its text as it arrives.
+    `stream` its text as it arrives. A reply cut at the token limit raises `LLMTruncated` (an
+    `LLMError`) after its text: `chat` puts it in `partial`, `stream` has yielded it.
     """
 
     model: str
@@ -48,6 +57,37 @@ class ChatModel(Protocol):
     def stream(self, messages: Sequence[Message]) -> Iterator[str]: ...
 
 
+class ReplyTap:
+    """An httpx response hook that keeps a 200 JSON body holding no `choices` (per thread).
+
+    Some servers and proxies answer HTTP 200 with `{"error": {...}}` instead of a completion; the
+    openai client takes it for a completion and llama-index fails on it with
+    "TypeError: 'NoneType' object is not subscriptable". The hook lets the reason say the
+    provider's words instead. Only JSON bodies are read here (a stream is left alone).
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def reset(self) -> None:
+        self._local.body = None
+
+    @property
+    def body(self) -> Any:
+        return getattr(self._local, "body", None)
+
+    def __call__(self, response: Any) -> None:
+        if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
+            return
+        response.read()
+        try:
+            data = response.json()
+        except ValueError:
+            data = response.text
+        if not (isinstance(data, Mapping) and isinstance(data.get("choices"), list) and data["choices"]):
+            self._local.body = data
+
+
 class LlamaIndexChat:
     """The one seam between this product and llama-index's LLM classes (a `ChatModel`).
 
@@ -55,51 +95,76 @@ class LlamaIndexChat:
     wrapper turns their replies and exceptions into the product's contract: text, or one `LLMError`.
     """
 
-    def __init__(self, llm: Any, model: str) -> None:
+    def __init__(self, llm: Any, model: str, tap: ReplyTap | None = None) -> None:
         self.llm = llm
         self.model = model
+        self.tap = tap or ReplyTap()
 
     @property
     def timeout(self) -> float | None:
         value = getattr(self.llm, "timeout", None)
         return float(value) if isinstance(value, int | float) else None
 
+    @property
+    def max_tokens(self) -> int | None:
+        value = getattr(self.llm, "max_tokens", None)
+        return int(value) if isinstance(value, int) else None
+
+    def _secrets(self) -> list[str]:
+        key = getattr(self.llm, "api_key", None)
+        return [key] if isinstance(key, str) and key and key != _NO_KEY else []
+
+    def _failure(self, exc: BaseException, streaming: bool) -> LLMError:
+        """The error for `exc`; a 200 error body the tap kept explains a malformed-reply crash."""
+        body = self.tap.body
+        if body is not None and not isinstance(exc, LLMError):
+            return LLMError(body_reason(body, self._secrets()))
+        return LLMError(failure_reason(exc, self.timeout, streaming=streaming, secrets=self._secrets()))
+
     def chat(self, messages: Sequence[Message]) -> str:
-        """One complete reply; any failure → LLMError(reason)."""
+        """One complete reply; any failure → LLMError(reason); the token limit → LLMTruncated."""
+        self.tap.reset()
         try:
             response = self.llm.chat(to_chat_messages(messages))
         except Exception as exc:
-            raise LLMError(failure_reason(exc, self.timeout)) from exc
-        text = response.message.content or ""
+            raise self._failure(exc, streaming=False) from exc
+        text = str(response.message.content or "")
+        if _finish_reason(response.raw) == "length":
+            raise LLMTruncated(text, self.max_tokens)
         if not text.strip():
-            raise LLMError("empty reply")
-        return str(text)
+            body = self.tap.body
+            raise LLMError(body_reason(body, self._secrets()) if body is not None else "empty reply")
+        return text
 
     def stream(self, messages: Sequence[Message]) -> Iterator[str]:
         """Reply text as it arrives; a failure before or during the stream → LLMError(reason).
 
-        A stream that ends without a finish reason was cut (the server died or a proxy dropped it)
-        even when the transport closed cleanly.
+        A cut connection (the server died, a proxy dropped it) raises a transport error in httpx and
+        is "stream cut". A body that closes cleanly is a finished reply even without `[DONE]` or a
+        finish reason (some servers send neither). `finish_reason: "length"` → LLMTruncated after
+        the text was yielded.
         """
-        produced = False
-        finished = False
+        self.tap.reset()
+        parts: list[str] = []
+        finish: str | None = None
         try:
             for response in self.llm.stream_chat(to_chat_messages(messages)):
-                finished = finished or _finish_reason(response.raw) is not None
+                finish = _finish_reason(response.raw) or finish
                 delta = response.delta or ""
                 if delta:
-                    produced = True
+                    parts.append(delta)
                     yield delta
         except LLMError:
             raise
         except GeneratorExit:
             raise
         except Exception as exc:
-            raise LLMError(failure_reason(exc, self.timeout, streaming=True)) from exc
-        if not produced:
-            raise LLMError("empty reply")
-        if not finished:
-            raise LLMError("stream cut")
+            raise self._failure(exc, streaming=True) from exc
+        if finish == "length":
+            raise LLMTruncated("".join(parts), self.max_tokens)
+        if not parts:
+            body = self.tap.body
+            raise LLMError(body_reason(body, self._secrets()) if body is not None else "empty reply")
 
 
 def build_llm(settings: Settings) -> LlamaIndexChat:
@@ -108,6 +173,7 @@ def build_llm(settings: Settings) -> LlamaIndexChat:
     Retries happen in the openai client only (it honours Retry-After): we build that client with
     `llm_max_retries` and hand it to llama-index through its public `openai_client` argument, while
     llama-index's own retry layer stays off (`max_retries=0`), so attempts are exactly 1 + retries.
+    The client's httpx client carries a `ReplyTap` (error bodies sent with HTTP 200).
     """
     model = settings.llm_model.strip()
     if not model:
@@ -121,9 +187,11 @@ def build_llm(settings: Settings) -> LlamaIndexChat:
         "timeout": settings.llm_timeout_s,
         "max_retries": 0,
     }
+    tap = ReplyTap()
     try:
         import openai
 
+        http = openai.DefaultHttpxClient(event_hooks={"response": [tap]})
         if uses_openai_proper(settings):
             if not key:
                 raise LLMError(
@@ -131,8 +199,10 @@ def build_llm(settings: Settings) -> LlamaIndexChat:
                 )
             from llama_index.llms.openai import OpenAI
 
-            client = openai.OpenAI(api_key=key, max_retries=settings.llm_max_retries, timeout=settings.llm_timeout_s)
-            return LlamaIndexChat(OpenAI(api_key=key, openai_client=client, **common), model)
+            client = openai.OpenAI(
+                api_key=key, max_retries=settings.llm_max_retries, timeout=settings.llm_timeout_s, http_client=http
+            )
+            return LlamaIndexChat(OpenAI(api_key=key, openai_client=client, **common), model, tap)
         from llama_index.llms.openai_like import OpenAILike
 
         client = openai.OpenAI(
@@ -140,17 +210,19 @@ def build_llm(settings: Settings) -> LlamaIndexChat:
             base_url=base or None,
             max_retries=settings.llm_max_retries,
             timeout=settings.llm_timeout_s,
+            http_client=http,
         )
         return LlamaIndexChat(
             OpenAILike(
                 api_base=base or None,
                 api_key=key or _NO_KEY,
                 is_chat_model=True,
-                context_window=settings.llm_context_window,
+                context_window=settings.llm_context_tokens,
                 openai_client=client,
                 **common,
             ),
             model,
+            tap,
         )
     except LLMError:
         raise
@@ -170,7 +242,68 @@ def to_chat_messages(messages: Sequence[Message]) -> list[Any]:
     return out
 
 
-def failure_reason(exc: BaseException, timeout_s: float | None = None, *, streaming: bool = False) -> str:
+# --- reasons -----------------------------------------------------------------------------------------
+_KEYLIKE = re.compile(r"\b((?:sk|pk|rk|key)-)[A-Za-z0-9_\-*.]{6,}|(\bBearer\s+)\S+", re.IGNORECASE)
+
+
+def redact(text: str, secrets: Sequence[str] = ()) -> str:
+    """`text` without the configured key(s) or anything shaped like an API key or bearer token."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return _KEYLIKE.sub(lambda m: f"{m.group(1) or m.group(2)}***", text)
+
+
+def provider_message(body: Any) -> str:
+    """The provider's own words in an error body, whatever its shape: OpenAI/vLLM/LiteLLM
+    `{"error": {"message": …}}` (the openai client hands over the inner object), Ollama's
+    `{"error": "model … not found"}`, `{"message": …}`, FastAPI's `{"detail": …}`, or a plain string."""
+    if isinstance(body, str):
+        return body.strip()
+    if isinstance(body, list):
+        return provider_message(body[0]) if body else ""
+    if not isinstance(body, Mapping):
+        return ""
+    for key in ("error", "message", "detail", "msg"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if isinstance(value, Mapping | list) and value:
+            found = provider_message(value)
+            if found:
+                return found
+    return ""
+
+
+def _short(text: str, secrets: Sequence[str] = ()) -> str:
+    flat = redact(" ".join(text.split()), secrets)
+    return flat if len(flat) <= _REASON_CHARS else flat[: _REASON_CHARS - 1].rstrip() + "…"
+
+
+def _status_reason(status: int, body: Any, secrets: Sequence[str]) -> str:
+    message = provider_message(body)
+    try:
+        phrase = HTTPStatus(status).phrase.lower()
+    except ValueError:
+        phrase = ""
+    plain = message.lower().strip(" .")
+    if not message or plain == phrase or f"http {status}" in plain:
+        return f"HTTP {status}"  # the body only repeats the status
+    return f"HTTP {status}: {_short(message, secrets)}"
+
+
+def body_reason(body: Any, secrets: Sequence[str] = ()) -> str:
+    """The reason for an HTTP 200 body that is no completion (an error object, or no `choices`)."""
+    message = provider_message(body)
+    if message:
+        return f"provider error: {_short(message, secrets)}"
+    shown = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+    return f"reply without choices: {_short(shown, secrets)}" if shown.strip() else "empty reply"
+
+
+def failure_reason(
+    exc: BaseException, timeout_s: float | None = None, *, streaming: bool = False, secrets: Sequence[str] = ()
+) -> str:
     """A short human reason for any exception raised while talking to the LLM."""
     import httpx
     import openai
@@ -181,7 +314,7 @@ def failure_reason(exc: BaseException, timeout_s: float | None = None, *, stream
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
         return f"timeout{after}"
     if isinstance(exc, openai.APIStatusError):
-        return f"HTTP {exc.status_code}"
+        return _status_reason(exc.status_code, exc.body, secrets)
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__
         if isinstance(cause, httpx.TimeoutException):
@@ -194,10 +327,11 @@ def failure_reason(exc: BaseException, timeout_s: float | None = None, *, stream
     if isinstance(exc, httpx.TransportError):
         return "connection failed"
     if isinstance(exc, openai.APIError):
-        # A server sent an error object inside the stream (vLLM, Ollama do this mid-answer).
-        return "stream error" if streaming else f"API error: {exc.message[:80]}"
-    text = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        # An error object inside the stream (vLLM, Ollama, OpenRouter send `data: {"error": …}` mid-answer).
+        message = provider_message(exc.body) or exc.message
+        return f"{'stream' if streaming else 'API'} error: {_short(message, secrets)}"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {_short(text, secrets)}" if text else type(exc).__name__
 
 
 def _finish_reason(raw: Any) -> str | None:
@@ -248,5 +382,9 @@ def llm_status(settings: Settings, probe: bool = True, timeout_s: float = 2.0) -
     except httpx.HTTPError as exc:
         return LLMStatus("unreachable", model, base, type(exc).__name__)
     if resp.status_code >= 400:
-        return LLMStatus("unreachable", model, base, f"HTTP {resp.status_code}")
+        try:
+            body: Any = resp.json()
+        except ValueError:
+            body = resp.text[:500]
+        return LLMStatus("unreachable", model, base, _status_reason(resp.status_code, body, [key]))
     return LLMStatus("reachable", model, base)

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -92,7 +92,18 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(1, ge=0, description="Retries of a failed LLM request.")
     llm_temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
     llm_max_tokens: int = Field(800, ge=16, description="Maximum tokens in one LLM reply.")
-    llm_context_window: int = Field(8192, ge=512, description="Context window assumed for non-OpenAI models.")
+    llm_context_tokens: int = Field(
+        8192,
+        ge=512,
+        validation_alias=AliasChoices("llm_context_tokens", "PAPERS_LLM_CONTEXT_TOKENS", "PAPERS_LLM_CONTEXT_WINDOW"),
+        description=(
+            "The model's context length in tokens (prompt + reply). Answer prompts are fitted to it, counted "
+            "in cl100k tokens with a 10% margin, after PAPERS_LLM_MAX_TOKENS is set aside for the reply: the "
+            "lowest-ranked sources are left out first, and the answer says so. Match it to the server's setting "
+            "(Ollama's default is small, see OLLAMA_CONTEXT_LENGTH): a server silently cuts an over-long prompt "
+            "from the front, losing the rules. PAPERS_LLM_CONTEXT_WINDOW is its old name."
+        ),
+    )
     history_tokens: int = Field(1500, ge=0, description="Token budget of chat history kept for follow-ups.")
 
     # --- limits --------------------------------------------------------------
@@ -113,6 +124,11 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_url(cls, v: str) -> str:
         return v.strip().rstrip("/")
+
+    @property
+    def llm_context_window(self) -> int:
+        """The old name of `llm_context_tokens` (one setting)."""
+        return self.llm_context_tokens
 
     @property
     def llm_enabled(self) -> bool:

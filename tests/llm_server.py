@@ -476,3 +476,129 @@ def uncited_claims(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
 # --- reply styles: structured output (JSON) ----------------------------------------------------------
 
 # --- reply styles: transport (truncation, error bodies, stream endings) -------------------------------
+
+# Each style is one way a real server ends or fails a reply; what the user should see is asserted in
+# tests/test_llm_transport.py. Prose requests get a reply citing the first source in the prompt.
+LENGTH_CUT = "PIG places Gaussian functions with learnable positions on the domain [1]. It also reports that t"
+CITED_CLOSE = "PIG places Gaussian functions with learnable positions on the domain [1]. They adapt in training [1]."
+ERR_200 = {"error": {"message": "Upstream provider overloaded, retry later (request id 42)", "code": 502}}
+OLLAMA_404 = {"error": 'model "llama3" not found, try pulling it first'}
+OPENAI_401 = {
+    "error": {
+        "message": "Incorrect API key provided: test-key. You can find your API key at "
+        "https://platform.openai.com/account/api-keys.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "invalid_api_key",
+    }
+}
+NO_CHOICES = {"id": "chatcmpl-test", "object": "chat.completion", "model": MODEL, "usage": {"total_tokens": 0}}
+# The French of the question a French user asks in the tests, and the English a model writes for it.
+FRENCH_QUERIES = {
+    "Comment des fonctions gaussiennes à positions apprenables peuvent-elles remplacer un maillage fixe "
+    "en apprentissage informé par la physique ?": "How can Gaussian functions with learnable positions "
+    "replace a fixed mesh in physics-informed learning?",
+}
+FRENCH_ANSWER = (
+    "Des fonctions gaussiennes dont les positions sont apprises remplacent le maillage fixe [{n}]. "
+    "Pourquoi ? Elles se déplacent là où la solution varie le plus pendant l'entraînement [{n}]."
+)
+
+
+def is_streamed(body: dict[str, Any]) -> bool:
+    return bool(body.get("stream"))
+
+
+def rewrite_request(messages: list[dict[str, Any]]) -> str | None:
+    """The user message of a query-rewrite request (no sources, "query:" asked for), else None."""
+    if not messages or source_numbers(messages):
+        return None
+    last = str(messages[-1].get("content", ""))
+    return last if last.rstrip().endswith("query:") else None
+
+
+def first_source_reply(messages: list[dict[str, Any]], text: str = CITED_CLOSE) -> str:
+    found = source_numbers(messages)
+    return text.replace("[1]", f"[{found[0]}]") if found else "OK."
+
+
+@style("length-cut")
+def _length_cut(messages: list[dict[str, Any]], body: dict[str, Any]) -> Reply:
+    """The model hit max_tokens mid-word: `finish_reason: "length"`."""
+    return Reply(text=first_source_reply(messages, LENGTH_CUT), finish_reason="length")
+
+
+@style("no-done")
+def _no_done(messages: list[dict[str, Any]], body: dict[str, Any]) -> Reply:
+    """A finish reason, then the body closes without `data: [DONE]`."""
+    return Reply(text=first_source_reply(messages), send_done=False)
+
+
+@style("no-finish-clean-close")
+def _no_finish_clean_close(messages: list[dict[str, Any]], body: dict[str, Any]) -> Reply:
+    """Neither a finish reason nor `[DONE]`: the chunked body just ends (cleanly, not cut)."""
+    return Reply(text=first_source_reply(messages), finish_reason=None, send_done=False)
+
+
+@style("err-200-body")
+def _err_200_body(messages: list[dict[str, Any]], body: dict[str, Any]) -> Reply:
+    """A proxy's error object sent with HTTP 200 in place of a completion. (This server sends `body`
+    only to a non-streaming request; a streamed one gets the error as an SSE event instead.)"""
+    if is_streamed(body):
+        return Reply(error_in_stream=True)
+    return Reply(body=ERR_200)
+
+
+@style("ollama-404")
+def _ollama_404(messages: list[dict[str, Any]], body: dict[str, Any]) -> Reply:
+    """Ollama asked for a model it has not pulled: 404 with a plain-string `error`."""
+    return Reply(status=404, error_body=OLLAMA_404)
+
+
+@style("openai-401")
+def _openai_401(messages: list[dict[str, Any]], body: dict[str, Any]) -> Reply:
+    """OpenAI's wrong-key answer, which quotes the key sent (configure_env sends "test-key")."""
+    return Reply(status=401, error_body=OPENAI_401)
+
+
+@style("sse-error-event")
+def _sse_error_event(messages: list[dict[str, Any]], body: dict[str, Any]) -> Reply:
+    """vLLM/Ollama: some text, then `data: {"error": …}` instead of a finish (non-streaming: HTTP 500)."""
+    if not is_streamed(body):
+        return Reply(status=500, error_body={"error": {"message": "scripted stream error"}})
+    return Reply(text="PIG places Gaussian functions with", error_in_stream=True, send_done=False)
+
+
+@style("no-choices-200")
+def _no_choices_200(messages: list[dict[str, Any]], body: dict[str, Any]) -> Reply:
+    """HTTP 200 with a completion that has no `choices` (llama-index used to crash on it: TypeError)."""
+    if is_streamed(body):
+        return Reply(text="", finish_reason=None)
+    return Reply(body=NO_CHOICES)
+
+
+@style("lead-in-rewrite")
+def _lead_in_rewrite(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+    """A chatty model: the rewritten query after a lead-in line, in quotes, with an explanation;
+    answers cite the first source."""
+    asked = rewrite_request(messages)
+    if asked is None:
+        return first_source_reply(messages)
+    first = re.search(r"^User: (.+)$", asked, re.MULTILINE)
+    follow = re.search(r"^(?:Follow-up|Question): (.+)$", asked, re.MULTILINE)
+    subject = first.group(1) if first else ""
+    query = f"{follow.group(1).rstrip('?') if follow else 'details'} in: {subject}".strip()
+    return f'Here is the rewritten standalone query:\n\n"{query}"\n\nThis query names the subject explicitly.'
+
+
+@style("french")
+def _french(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+    """Answers in French citing the first source; asked to rewrite, gives the English of a question
+    it knows (FRENCH_QUERIES), else repeats the question."""
+    asked = rewrite_request(messages)
+    if asked is not None:
+        question = re.search(r"^(?:Follow-up|Question): (.+)$", asked, re.MULTILINE)
+        text = question.group(1).strip() if question else ""
+        return FRENCH_QUERIES.get(text, text)
+    found = source_numbers(messages)
+    return FRENCH_ANSWER.format(n=found[0]) if found else "NOT_IN_SOURCES"
