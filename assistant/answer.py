@@ -53,6 +53,7 @@ Rules:
   supporting or contrasting evidence from other sources.
 - {UNTRUSTED_NOTE}
 - No images, no HTML, no links.
+- Answer in the language of the question.
 - If the sources do not answer the question, reply with exactly {SENTINEL} and nothing else."""
 
 # How an LLM says "the sources do not answer this" when it ignores the sentinel instruction.
@@ -101,7 +102,7 @@ class Answerer:
         question = question.strip()
         turns = bounded_history(list(history or []), self.settings.history_tokens)
         llm, setup_error = resolve_llm(self.llm)
-        query = standalone_query(question, turns, llm) if turns else question
+        query = standalone_query(question, turns, llm)  # follow-ups stand alone; other languages → English
         result = self.search(query, filters=filters)
         mode = "llm" if llm is not None else "extractive"
         base = {"question": question, "query": query, "model": llm.model if llm is not None else ""}

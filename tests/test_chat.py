@@ -14,6 +14,7 @@ from assistant.chat import (
     bounded_history,
     count_tokens,
     looks_like_followup,
+    query_from_reply,
     rewrite_offline,
     rewrite_with_llm,
     standalone_query,
@@ -22,7 +23,8 @@ from assistant.engine import Engine
 from assistant.errors import LLMError
 from assistant.library import Library
 from assistant.settings import get_settings
-from tests.llm_server import LLMServer
+from tests.llm_server import STYLES, LLMServer
+from tests.support import invoke
 
 PIG = "t:4c709caec8fa"
 PIG_TITLE = "PIG: Physics-Informed Gaussians as Adaptive Parametric Mesh Representations"
@@ -147,3 +149,52 @@ def test_failed_llm_rewrite_falls_back_to_offline_rewrite(
     llm_server.script(Reply(status=500), "Their limitations are discussed [1].")
     a = engine.ask("and its limitations?", history=history)
     assert "PIG" in a.query and a.mode == "llm" and a.citations[0].id == PIG
+
+
+LIMITS = "What are the limitations of PIG?"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        f"Here is the rewritten standalone query:\n\n\"{LIMITS}\"\n\nThis names the paper explicitly.",
+        f"Sure! Here is the query: {LIMITS}",
+        f"Sure! {LIMITS}",
+        f"Sure!\n\n**Standalone query:** {LIMITS}",
+        f"Query: “{LIMITS}”",
+        f"- {LIMITS}",
+        f"<think>The user means PIG. Query: not this one</think>\n{LIMITS}",
+        f"The user asks about PIG's limits, so\n</think>\n\n{LIMITS}",  # a reasoning model that never opened it
+    ],
+)
+def test_a_chatty_rewrite_yields_only_the_query(reply: str) -> None:
+    assert query_from_reply(reply) == LIMITS
+    prev = Turn(PIG_Q, "Gaussians [1].", query=PIG_Q, subjects=[PIG_TITLE])
+    assert rewrite_with_llm(ScriptedModel(reply), "and its limitations?", [prev]) == LIMITS
+
+
+def test_a_rewrite_that_is_all_lead_in_is_unusable() -> None:
+    assert query_from_reply("OK-VQA results") == "OK-VQA results", "a query may start like an interjection"
+    for reply in ("Okay.", "Here is the rewritten standalone query:", "<think>still thinking"):
+        assert query_from_reply(reply) == ""
+        with pytest.raises(LLMError, match="unusable rewrite"):
+            rewrite_with_llm(ScriptedModel(reply), "and its limitations?", [Turn(PIG_Q, "a [1].")])
+
+
+def test_chat_repl_searches_the_query_not_the_lead_in(
+    llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch, seed_library: Library
+) -> None:
+    """`papers chat` with a chatty model: the follow-up is searched as the quoted query, so it is
+    answered from PIG, not refused as the lead-in line "Here is the rewritten standalone query:" was."""
+    llm_server.configure_env(monkeypatch)
+    llm_server.responder = STYLES["lead-in-rewrite"]
+    done = invoke(["chat"], input=f"{PIG_Q}\nand its limitations?\n")
+    assert done.exit_code == 0, (done.output, done.exception)
+    assert "does not cover" not in done.stdout, done.stdout
+    first, rewrite, answer = llm_server.chat_requests
+    assert rewrite["messages"][0]["content"] == REWRITE_SYSTEM
+    assert "Follow-up: and its limitations?" in rewrite["messages"][-1]["content"]
+    prompt = answer["messages"][-1]["content"]
+    assert f'<source n=1 id="{PIG}"' in prompt and "Question: and its limitations?" in prompt
+    follow_up = done.stdout.split("> and its limitations?", 1)[1]
+    assert "[1]" in follow_up and "Sources:\n[1] PIG" in follow_up
