@@ -37,6 +37,7 @@ from assistant.models import Chunk, Paper
 from assistant.settings import Settings
 from assistant.store.chroma import (
     PAGE,
+    apply_pending_writes,
     complete_papers,
     iter_collection,
     make_client,
@@ -189,11 +190,13 @@ class Library:
         """Rebuild the store + BM25 from Chroma, dropping papers whose chunk set is incomplete."""
         from assistant.bm25 import BM25Index
 
-        keep, orphans = complete_papers(iter_collection(self.collection, ["documents", "metadatas"]))
         # Only the lock holder may repair Chroma or rewrite the on-disk store. While another
         # process writes, a reader builds a private in-memory view that leaves incomplete papers out.
         owned = self._lock.held or self._lock.try_acquire()
         try:
+            if owned and not self.settings.chroma_url:
+                apply_pending_writes(self.collection)
+            keep, orphans = complete_papers(iter_collection(self.collection, ["documents", "metadatas"]))
             if owned and orphans:
                 self._disk_manifest.mark_writing()  # Chroma changes: a stamp it had is no longer true
                 for i in range(0, len(orphans), PAGE):
