@@ -169,6 +169,9 @@ class ComparedPaper(BaseModel):
     id: str
     title: str
     cells: dict[str, Cell]
+    fallback_reason: str | None = Field(
+        None, description="Why this row holds its offline (extractive) cells in an LLM comparison."
+    )
 
 
 class Comparison(BaseModel):

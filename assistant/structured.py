@@ -3,7 +3,7 @@
 Real models are loose about JSON: fences, a sentence before or a note after (braces and all),
 trailing commas, `//` comments, Python-dict quotes, `Cells` for `cells`, the wrapper object left
 out, a reasoning block (`<think>…</think>`) first, a reply cut at the token limit. `parse_reply`
-reads such a reply leniently: reasoning stripped, every JSON object in the text repaired by the
+reads such a reply leniently: reasoning stripped (assistant.reply's rule), every JSON object in the text repaired by the
 `json-repair` library, keys matched to the model's fields whatever their case, a missing single
 wrapper put back; the first object that then validates wins.
 
@@ -26,32 +26,12 @@ from pydantic import BaseModel, ValidationError
 
 from assistant.errors import LLMTruncated
 from assistant.llm import ChatModel
+from assistant.reply import strip_reasoning
 
 M = TypeVar("M", bound=BaseModel)
 
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n?(.*?)(?:```|$)", re.DOTALL)
 _MAX_STARTS = 40  # object starts tried in one reply: a reply is a few KB, its braces few
-
-
-# --- reasoning blocks ------------------------------------------------------------------------------
-# TODO(issue 11): assistant/reply.py's `clean_reply` is the one reply cleaner; use it here once it
-# lands. Until then this small helper drops what JSON parsing must not see.
-_REASONING_BLOCK = re.compile(r"<(think|thinking|reasoning)>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
-_REASONING_CLOSE = re.compile(r"</(?:think|thinking|reasoning)\s*>", re.IGNORECASE)
-_REASONING_OPEN = re.compile(r"<(?:think|thinking|reasoning)>", re.IGNORECASE)
-
-
-def strip_reasoning(text: str) -> str:
-    """`text` without reasoning: `<think>…</think>` blocks, everything up to a lone closing tag
-    (a reply that starts mid-thought), and an opened block that never closes (cut while thinking)."""
-    out = _REASONING_BLOCK.sub("", text or "")
-    closes = list(_REASONING_CLOSE.finditer(out))
-    if closes:
-        out = out[closes[-1].end() :]
-    opened = _REASONING_OPEN.search(out)
-    if opened:
-        out = out[: opened.start()]
-    return out.strip()
 
 
 # --- lenient parsing -------------------------------------------------------------------------------

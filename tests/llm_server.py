@@ -475,6 +475,131 @@ def uncited_claims(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
 
 # --- reply styles: structured output (JSON) ----------------------------------------------------------
 
+# Each style answers a structured request (a comparison row, a summary outline) with the JSON a
+# well-behaved model would send, dressed the way real models dress it; prose requests (synthesis,
+# summary paragraphs) get plain cited sentences. Quotes are real sentences of the paper in the prompt.
+JSON_REASONING = (
+    'Okay, the user wants a table. Maybe {"cells": {}} would do? Is [3] relevant? Probably not. '
+    "Let me write {text, quote} for each aspect."
+)
+JSON_NOTE = 'Note: each cell is {"text": ..., "quote": ...}; I used {"text": null} where the paper is silent.'
+GARBAGE = "I'm sorry, but I cannot put this paper into a table right now."
+
+
+def request_kind(messages: list[dict[str, Any]]) -> str:
+    """The kind of request: "cells" (a comparison row), "outline" (a summary plan) or "prose"."""
+    system = str(messages[0].get("content", "")) if messages else ""
+    if "one row of a table" in system:
+        return "cells"
+    if "plan a literature summary" in system:
+        return "outline"
+    return "prose"
+
+
+def paper_sentences(messages: list[dict[str, Any]]) -> list[str]:
+    """Quotable sentences of the first paper in the prompt, exactly as they stand there."""
+    prompt = "\n".join(str(m.get("content", "")) for m in messages)
+    m = re.search(r"<source n=1 [^>]*>\n(.*?)\n</source>", prompt, re.DOTALL)
+    text = m.group(1) if m else ""
+    out = []
+    for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", text):
+        s = " ".join(s.split())
+        if 9 <= len(s.split()) <= 60 and not re.search(r"https?:|www\.|<|\[\d|github", s, re.IGNORECASE):
+            out.append(s)
+    return out
+
+
+def asked_aspects(messages: list[dict[str, Any]]) -> list[str]:
+    prompt = "\n".join(str(m.get("content", "")) for m in messages)
+    return re.findall(r'^- "([^"]+)":', prompt, re.MULTILINE)
+
+
+def cell_text(aspect: str) -> str:
+    return f"What the paper says on its {aspect}."
+
+
+def structured_payload(messages: list[dict[str, Any]], quote: Callable[[str], str] = lambda s: s) -> dict[str, Any]:
+    """The JSON a well-behaved model sends: a row (every aspect quoting a sentence of the paper,
+    `quote(sentence)` as the quote) or an outline (a heading per theme)."""
+    if request_kind(messages) == "outline":
+        prompt = "\n".join(str(m.get("content", "")) for m in messages)
+        themes = re.findall(r"^Theme (\d+):", prompt, re.MULTILINE)
+        return {
+            "title": "Scripted summary title",
+            "themes": [{"heading": f"Scripted theme {k}", "focus": "What these papers share."} for k in themes],
+        }
+    sentences = paper_sentences(messages) or ["The paper states nothing quotable in this prompt."]
+    cells = {
+        a: {"text": cell_text(a), "quote": quote(sentences[i % len(sentences)])}
+        for i, a in enumerate(asked_aspects(messages))
+    }
+    return {"cells": cells}
+
+
+def cited_prose(messages: list[dict[str, Any]]) -> str:
+    numbers = source_numbers(messages)[:3] or [1]
+    return " ".join(f"This paper reports findings on this topic [{n}]." for n in numbers)
+
+
+def json_style(name: str, dress: Callable[[dict[str, Any]], str], quote: Callable[[str], str] = lambda s: s) -> None:
+    """Register a style: structured requests get `dress(payload)`, prose requests cited prose."""
+
+    def respond(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+        if request_kind(messages) == "prose":
+            return cited_prose(messages)
+        return dress(structured_payload(messages, quote))
+
+    STYLES[name] = respond
+
+
+def _trailing_commas(payload: dict[str, Any]) -> str:
+    return re.sub(r"([^\[{\s])(\n\s*[}\]])", r"\1,\2", json.dumps(payload, indent=2))
+
+
+def _comments(payload: dict[str, Any]) -> str:
+    lines = json.dumps(payload, indent=2).splitlines()
+    out = ["// the row, as asked"]
+    for line in lines:
+        out.append(line + ("  // checked against the paper" if line.endswith(",") else ""))
+    return "\n".join([*out, "/* end of the object */"])
+
+
+def _key_case(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k)[:1].upper() + str(k)[1:]: _key_case(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_key_case(v) for v in value]
+    return value
+
+
+def _no_wrapper(payload: dict[str, Any]) -> str:
+    return json.dumps(payload.get("cells", payload))
+
+
+def _elided(sentence: str) -> str:
+    """A clause of the sentence, first letter capitalised, its middle left out with "..."."""
+    words = sentence.split()
+    head, tail = " ".join(words[1:4]), " ".join(words[-3:])
+    return f"{head[:1].upper()}{head[1:]} ... {tail}"
+
+
+json_style("json-trailing-commas", _trailing_commas)
+json_style("json-comments", _comments)
+json_style("json-keycase", lambda payload: json.dumps(_key_case(payload)))
+json_style("json-no-wrapper", _no_wrapper)
+json_style("json-single-quotes", repr)  # a Python dict: single quotes, None
+json_style("json-prose-braces", lambda payload: f"Here is the JSON:\n{json.dumps(payload)}\n\n{JSON_NOTE}")
+json_style("quote-capitalised-elided", json.dumps, quote=_elided)
+json_style("json-garbage", lambda payload: GARBAGE)
+
+
+@style("json-think")
+def _json_think(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+    """A reasoning model: a <think> block with braces and a [3] first, then the reply."""
+    reply = cited_prose(messages) if request_kind(messages) == "prose" else json.dumps(structured_payload(messages))
+    return f"<think>{JSON_REASONING}</think>\n\n{reply}"
+
+
 # --- reply styles: transport (truncation, error bodies, stream endings) -------------------------------
 
 # Each style is one way a real server ends or fails a reply; what the user should see is asserted in

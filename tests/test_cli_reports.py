@@ -22,7 +22,8 @@ PIG = "t:4c709caec8fa"
 
 def test_compare_pde_query_json(seed_library: Library) -> None:
     data = papers_json("compare", "--query", "neural solvers for partial differential equations", "--format", "json")
-    assert set(data) == {"aspects", "papers", "synthesis"}
+    assert set(data) == {"aspects", "papers", "synthesis", "mode", "fallback_reason"}
+    assert data["mode"] == "extractive" and data["fallback_reason"] is None
     assert data["aspects"] == ["problem", "method", "data", "results", "limitations"]
     titles = {p["id"]: p["title"] for p in data["papers"]}
     assert PDE_REFINER in titles
@@ -33,7 +34,8 @@ def test_compare_pde_query_json(seed_library: Library) -> None:
     abstracts = {p.id: p.abstract for p in seed_library.papers(list(titles))}
     quotes = 0
     for p in data["papers"]:
-        assert set(p) == {"id", "title", "cells"} and set(p["cells"]) == set(data["aspects"])
+        assert set(p) == {"id", "title", "cells", "fallback_reason"} and set(p["cells"]) == set(data["aspects"])
+        assert p["fallback_reason"] is None
         for cell in p["cells"].values():
             assert set(cell) == {"text", "quote"}
             if cell["quote"] is not None:
@@ -68,7 +70,8 @@ def test_summarize_json_markdown_and_bibtex(seed_library: Library, tmp_path: Pat
         "--bib",
         str(bib),
     )
-    assert set(data) == {"title", "overview", "sections", "references"}
+    assert set(data) == {"title", "overview", "sections", "references", "mode", "fallback_reason"}
+    assert data["mode"] == "extractive" and data["fallback_reason"] is None
     assert len(data["sections"]) >= 2
     refs = {r["n"]: r for r in data["references"]}
     assert sorted(refs) == list(range(1, len(refs) + 1))

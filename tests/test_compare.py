@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
-from assistant.errors import LLMError, PapersError
+from assistant.errors import LLMError, LLMTruncated, PapersError
 from assistant.fallback import LLMSource
 from assistant.library import Library
 from assistant.llm import build_llm
@@ -96,9 +96,11 @@ def test_unsupported_aspects_are_not_stated_never_invented(seed_library: Library
     # Neither abstract names a limitation of its own method (PIG names the limits of earlier work).
     assert all(p.cells["limitations"].text is None for p in result.papers)
     data = comparison_json(result)
-    assert set(data) == {"aspects", "papers", "synthesis"}
+    assert set(data) == {"aspects", "papers", "synthesis", "mode", "fallback_reason"}
+    assert data["mode"] == "extractive" and data["fallback_reason"] is None
     assert data["papers"][0]["cells"]["boiling point of ethanol"] == {"text": None, "quote": None}
-    assert set(data["papers"][0]) == {"id", "title", "cells"}
+    assert set(data["papers"][0]) == {"id", "title", "cells", "fallback_reason"}
+    assert data["papers"][0]["fallback_reason"] is None
     rows = list(csv.reader(io.StringIO(comparison_csv(result))))
     assert rows[0] == ["id", "title"] + [c for a in result.aspects for c in (a, f"{a} quote")]
     assert [r[0] for r in rows[1:]] == [p.id for p in papers]
@@ -195,7 +197,7 @@ def test_llm_cells_are_checked_against_the_paper(
     assert len(llm_server.chat_requests) == 3  # one per paper, one synthesis
 
 
-def test_llm_invalid_json_is_retried_once_then_not_stated(
+def test_llm_invalid_json_is_retried_once_then_the_offline_row(
     seed_library: Library, embedder: Any, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     llm_server.configure_env(monkeypatch)
@@ -215,8 +217,55 @@ def test_llm_invalid_json_is_retried_once_then_not_stated(
     assert retry[-2]["role"] == "assistant" and retry[-2]["content"].startswith("Sure!")
     assert "not valid" in retry[-1]["content"]
     first, second = result.papers
-    assert all(c.text is None and c.quote is None for c in first.cells.values())
+    # Paper 1 could not be read twice: its row is the offline one, and says why.
+    offline = compare(papers, seed_library, embedder, settings, "problem,method")
+    assert first.cells == offline.papers[0].cells and any(c.quote for c in first.cells.values())
+    assert first.fallback_reason and "cells.problem" in first.fallback_reason
+    assert second.fallback_reason is None
     assert second.cells["problem"].quote is not None and second.cells["method"].quote is not None
+    assert result.mode == "llm" and result.fallback_reason is None
+    assert result.synthesis == "They differ [1][2]."
+
+
+class CutModel:
+    """A ChatModel whose row replies stop at the token limit (LLMTruncated carries what arrived)."""
+
+    model = "cut"
+
+    def __init__(self, abstracts: dict[str, str]) -> None:
+        self.abstracts = abstracts
+
+    def chat(self, messages: Any) -> str:
+        if not _is_cells_request(messages):
+            return "They differ [1][2]."
+        sentences = split_sentences(_paper_block(messages))
+        cells = {
+            "problem": {"text": "Long, stable rollouts are hard.", "quote": sentences[0]},
+            "method": {"text": "A refinement model.", "quote": sentences[-1]},
+            "results": {"text": "Stable for long.", "quote": sentences[1]},
+        }
+        reply = json.dumps({"cells": cells})
+        raise LLMTruncated(reply[: reply.rindex(sentences[1]) + 12], 256)  # cut inside the last quote
+
+    def stream(self, messages: Any) -> Any:
+        yield self.chat(messages)
+
+
+def test_a_row_cut_at_the_token_limit_keeps_its_complete_cells(seed_library: Library, embedder: Any) -> None:
+    papers = seed_library.papers([PDE_REFINER, PIG])
+    settings = get_settings()
+    abstracts = _abstracts(seed_library, [PDE_REFINER, PIG])
+    aspects = "problem,method,data,results"
+    result = compare(papers, seed_library, embedder, settings, aspects, llm=lambda: CutModel(abstracts))
+    offline = compare(papers, seed_library, embedder, settings, aspects)
+    assert result.mode == "llm" and result.fallback_reason is None
+    for p, off in zip(result.papers, offline.papers):
+        sentences = split_sentences(abstracts[p.id])
+        assert p.cells["problem"] == Cell(text="Long, stable rollouts are hard.", quote=sentences[0])
+        assert p.cells["method"] == Cell(text="A refinement model.", quote=sentences[-1])
+        # The cell being written when the reply was cut, and the one never reached: offline.
+        assert p.cells["results"] == off.cells["results"] and p.cells["data"] == off.cells["data"]
+        assert p.fallback_reason and "token limit" in p.fallback_reason and "data, results" in p.fallback_reason
     assert result.synthesis == "They differ [1][2]."
 
 
@@ -229,7 +278,7 @@ def test_llm_failure_falls_back_to_the_extractive_table(
     result = compare(papers, seed_library, embedder, get_settings(), llm=configured(get_settings()))
     assert result.mode == "extractive" and result.fallback_reason == "HTTP 500"
     offline = compare(papers, seed_library, embedder, get_settings())
-    assert comparison_json(result) == comparison_json(offline)
+    assert comparison_json(result) == {**comparison_json(offline), "fallback_reason": "HTTP 500"}
     _assert_cells_verbatim(result, seed_library)
 
 

@@ -10,9 +10,8 @@ import pytest
 
 from assistant.errors import LLMTruncated
 from assistant.reports.compare.llm import PaperReply
-from assistant.reports.prose import complete_sentences
 from assistant.reports.summary.llm import Outline
-from assistant.structured import ask_structured, parse_reply, strip_reasoning
+from assistant.structured import ask_structured, parse_reply
 from assistant.text import find_verbatim
 
 ROW = {"problem": ("Long rollouts drift.", "rollouts drift"), "data": (None, None)}
@@ -95,14 +94,6 @@ def test_what_cannot_be_read_says_why(reply: str, problem: str) -> None:
         parse_reply(reply, PaperReply)
 
 
-def test_strip_reasoning() -> None:
-    assert strip_reasoning("<think>a {b} [3]</think>\n\nAnswer [1].") == "Answer [1]."
-    assert strip_reasoning("<THINKING>x</THINKING>Answer.") == "Answer."
-    assert strip_reasoning("mid-thought [2]...</think> Answer [1].") == "Answer [1]."
-    assert strip_reasoning("Answer [1]. <think>cut while thinking") == "Answer [1]."
-    assert strip_reasoning("No reasoning here [1].") == "No reasoning here [1]."
-
-
 class Scripted:
     """A ChatModel that answers from a list (an LLMTruncated raises it)."""
 
@@ -140,12 +131,6 @@ def test_a_reply_read_nowhere_is_asked_again_then_given_up_with_the_reason() -> 
     assert parsed.value is None and len(llm.seen) == 2
     assert "not valid (no JSON object in the reply)" in llm.seen[1][-1]["content"]
     assert parsed.problem and "not the JSON asked for" in parsed.problem and "token limit" in parsed.problem
-
-
-def test_complete_sentences_of_a_cut_reply() -> None:
-    assert complete_sentences("One [1]. Two says [2] that t") == "One [1]."
-    assert complete_sentences("One. [1] Two") == "One. [1]"
-    assert complete_sentences("nothing ended") == ""
 
 
 # --- quotes ----------------------------------------------------------------------------------------

@@ -111,7 +111,8 @@ def test_offline_topic_summary_is_themed_cited_and_verbatim(seed_library: Librar
                 words = re.sub(r"\s*\[\d+\]\s*$", "", sentence)
                 assert words in abstracts[by_n[nums[0]]], sentence
     data = summary_json(s)
-    assert set(data) == {"title", "overview", "sections", "references"}
+    assert set(data) == {"title", "overview", "sections", "references", "mode", "fallback_reason"}
+    assert data["mode"] == "extractive" and data["fallback_reason"] is None
     assert set(data["sections"][0]) == {"heading", "paragraphs"}
     assert set(data["references"][0]) == {"n", "id", "title", "authors", "year", "url"}
     json.dumps(data)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui_support import EVIL_PAPER, SCRIPT, add_papers, app_test, assert_inert
+import pytest
+
+from tests.llm_server import STYLES, LLMServer, cell_text
+from tests.ui_support import EVIL_PAPER, SCRIPT, add_papers, app_test, assert_inert, markdown_sources
 
 PAGE = "views/compare.py"
 
@@ -65,3 +68,27 @@ def test_hostile_paper_is_inert_on_compare_page(seed_library, embedder, tmp_path
     assert EVIL_PAPER["title"] in list(at.dataframe[0].value["paper"])  # table cells are data
     assert_inert(at)
     assert not any(SCRIPT in m.value for m in at.markdown)
+
+
+def test_compare_page_with_a_reasoning_model_and_an_unreadable_row(  # type: ignore[no-untyped-def]
+    seed_library, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_server.configure_env(monkeypatch, timeout_s=5)
+    llm_server.script(STYLES["json-garbage"], STYLES["json-garbage"])  # the first paper, and its retry
+    llm_server.responder = STYLES["json-think"]  # the rest: <think>{…} [3]…</think> then the JSON
+    pde = [p for p in seed_library.papers() if "PDE" in p.title][:2]
+    at = app_test(PAGE)
+    at.multiselect(key="compare_papers").set_value([p.id for p in pde]).run()
+    at.button(key="compare_go").click().run()
+    assert not at.exception, at.exception
+
+    result = at.session_state["compare_result"]
+    assert result.mode == "llm" and "Mode: LLM" in at.caption[0].value
+    table = at.dataframe[0].value.to_dict("records")
+    # Row 2: the model's cells, read past its reasoning; row 1: the offline cells, and the page says so.
+    assert all(table[1][a] == cell_text(a) for a in result.aspects)
+    assert any(table[0][a] != "not stated" for a in result.aspects)
+    notes = [i.value for i in at.info]
+    assert len(notes) == 1 and notes[0].startswith("Row 1") and "offline extractive cells" in notes[0]
+    shown = [*markdown_sources(at), *(str(v) for row in table for v in row.values())]
+    assert not any("Probably not" in s or "user wants" in s or "think>" in s for s in shown)

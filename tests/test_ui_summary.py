@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.ui_support import EVIL_PAPER, add_papers, app_test, assert_inert
+import pytest
+
+from tests.llm_server import STYLES, LLMServer
+from tests.ui_support import EVIL_PAPER, add_papers, app_test, assert_inert, markdown_sources
 
 PAGE = "views/summary.py"
 
@@ -48,3 +51,21 @@ def test_hostile_paper_is_inert_on_summary_page(seed_library, embedder, tmp_path
     assert not at.exception, at.exception
     assert EVIL_PAPER["id"] in {r.id for r in at.session_state["summary_result"].references}
     assert_inert(at)
+
+
+def test_summary_page_with_a_reasoning_model(  # type: ignore[no-untyped-def]
+    seed_library, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_server.configure_env(monkeypatch, timeout_s=5)
+    llm_server.responder = STYLES["json-think"]  # every reply opens with <think>{…} [3]…</think>
+    at = app_test(PAGE)
+    at.text_input(key="summary_topic").set_value("fine-tuning large language models efficiently").run()
+    at.button(key="summary_go").click().run()
+    assert not at.exception, at.exception
+    s = at.session_state["summary_result"]
+    assert s.mode == "llm" and s.fallback_reason is None and not at.warning
+    assert "Scripted summary title" in at.header[0].value  # the outline was read past the reasoning
+    assert [h.value for h in at.subheader][:-1] == [f"Scripted theme {k}" for k in range(1, len(s.sections) + 1)]
+    body = [m.value for m in at.markdown]
+    assert any("reports findings on this topic" in t for t in body)
+    assert not any("Probably not" in t or "user wants" in t or "think>" in t for t in markdown_sources(at))

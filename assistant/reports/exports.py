@@ -22,7 +22,9 @@ from assistant.text import md_escape, md_escape_cited, normalize_space, safe_url
 
 # --- comparisons -----------------------------------------------------------------------------------
 def comparison_json(c: Comparison) -> dict[str, Any]:
-    """The public JSON: {"aspects", "papers": [{"id", "title", "cells"}], "synthesis"}."""
+    """The public JSON: {"aspects", "papers": [{"id", "title", "cells", "fallback_reason"}],
+    "synthesis", "mode", "fallback_reason"}. `mode` is "llm" or "extractive"; the top-level
+    `fallback_reason` says why a whole table is the offline one, a paper's why its row is."""
     return {
         "aspects": list(c.aspects),
         "papers": [
@@ -30,10 +32,13 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
                 "id": p.id,
                 "title": p.title,
                 "cells": {a: {"text": p.cells[a].text, "quote": p.cells[a].quote} for a in c.aspects},
+                "fallback_reason": p.fallback_reason,
             }
             for p in c.papers
         ],
         "synthesis": c.synthesis,
+        "mode": c.mode,
+        "fallback_reason": c.fallback_reason,
     }
 
 
@@ -59,6 +64,12 @@ def comparison_markdown(c: Comparison) -> str:
     for n, p in enumerate(c.papers, start=1):
         cells = [md_escape(p.cells[a].text or "") if p.cells[a].text else f"*{NOT_STATED}*" for a in c.aspects]
         lines.append(f"| {n} | {md_escape(p.title)} | " + " | ".join(cells) + " |")
+    notes = [(n, p.fallback_reason) for n, p in enumerate(c.papers, start=1) if p.fallback_reason]
+    if c.fallback_reason or notes:
+        lines.append("")
+    if c.fallback_reason:
+        lines.append(f"*The offline extractive table: {md_escape(c.fallback_reason)}.*")
+    lines += [f"*Row {n}: {md_escape(reason)}.*" for n, reason in notes]
     if c.mode == "llm":
         lines += ["", "## Supporting quotes", ""]
         for n, p in enumerate(c.papers, start=1):
@@ -79,11 +90,14 @@ def comparison_markdown(c: Comparison) -> str:
 # --- summaries -------------------------------------------------------------------------------------
 def summary_json(s: Summary) -> dict[str, Any]:
     """{"title", "overview", "sections": [{"heading", "paragraphs"}], "references": [{"n", "id",
-    "title", "authors", "year", "url"}]}; a URL that is not http(s) is written as ""."""
+    "title", "authors", "year", "url"}], "mode", "fallback_reason"}; a URL that is not http(s) is
+    written as ""."""
     return {
         "title": s.title,
         "overview": s.overview,
         "sections": [{"heading": sec.heading, "paragraphs": list(sec.paragraphs)} for sec in s.sections],
+        "mode": s.mode,
+        "fallback_reason": s.fallback_reason,
         "references": [
             {
                 "n": r.n,

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from ui.cli.common import engine, fail, friendly, print_json
+
+if TYPE_CHECKING:
+    from assistant.models import Comparison
 
 app = typer.Typer()
 
@@ -26,6 +30,14 @@ class SummaryFormat(StrEnum):
 def _note_fallback(reason: str | None) -> None:
     if reason:
         typer.echo(f"note: the LLM failed ({reason}); this is the extractive version", err=True)
+
+
+def _note_rows(result: Comparison) -> None:
+    from assistant.text import short_title
+
+    for n, p in enumerate(result.papers, start=1):
+        if p.fallback_reason:
+            typer.echo(f"note: row {n} ({short_title(p.title)}): {p.fallback_reason}", err=True)
 
 
 def _write(path: Path, text: str) -> None:
@@ -59,6 +71,7 @@ def compare(
         fail("use either --paper or --query, not both")
     result = engine().compare(paper_ids=paper or [], query=query, aspects=aspects, max_papers=max_papers)
     _note_fallback(result.fallback_reason)
+    _note_rows(result)
     if fmt == CompareFormat.json:
         print_json(comparison_json(result))
     elif fmt == CompareFormat.csv:

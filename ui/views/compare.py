@@ -34,6 +34,13 @@ def show(c: Comparison, papers: dict[str, Paper]) -> None:
             f"The LLM failed ({render.md_escape(c.fallback_reason)}); this is the offline extractive table.",
             icon=":material/warning:",
         )
+    for n, p in enumerate(c.papers, start=1):
+        if p.fallback_reason:
+            st.info(
+                f"Row {n} ({render.label(p.title, 60)}) shows its offline extractive cells: "
+                f"{render.md_escape(p.fallback_reason)}",
+                icon=":material/info:",
+            )
     st.dataframe(
         table(c),
         hide_index=True,

@@ -1,14 +1,18 @@
 """The comparison table written by a chat model, every cell checked against its paper.
 
-Each paper gets one structured-JSON request (text and quote per aspect); a cell survives only when
-its quote is found verbatim in the paper, otherwise it is "not stated", never filled by guesswork.
+Each paper gets one structured-JSON request (text and quote per aspect), read leniently
+(assistant.structured); a cell survives only when its quote is found in the paper
+(`find_verbatim`: verbatim, up to a first letter's case and elisions), otherwise it is "not
+stated", never filled by guesswork. A row whose reply still cannot be read holds the paper's offline
+(extractive) cells and says why in its `fallback_reason`; when no row can be read, the whole table
+is the offline one. A reply cut at the token limit keeps the cells it completed, the rest offline.
 The synthesis keeps only sentences citing table rows, and gives way to the offline synthesis when
 none is left. LLM failures (LLMError) propagate: the caller falls back to the offline table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,12 +25,13 @@ from assistant.citations import (
     strip_markers,
 )
 from assistant.llm import ChatModel
-from assistant.models import Cell, Comparison
+from assistant.models import Cell, ComparedPaper, Comparison
 from assistant.reports.compare.aspects import NOT_STATED, Aspect, aspect_for
 from assistant.reports.compare.extractive import compared_papers, distinguishing_synthesis
+from assistant.reports.prose import report_prose
 from assistant.reports.sources import PaperSource, is_clean
 from assistant.settings import Settings
-from assistant.structured import chat_structured
+from assistant.structured import Parsed, ask_structured
 from assistant.text import find_verbatim, normalize_space
 
 
@@ -101,24 +106,73 @@ def _synthesis_prompt(sources: Sequence[PaperSource], rows: Sequence[dict[str, C
     return [{"role": "system", "content": SYNTHESIS_SYSTEM}, {"role": "user", "content": user}]
 
 
+OfflineRows = Callable[[], Sequence[dict[str, Cell]]]
+"""The offline table's cells, per paper (computed on first need)."""
+
+
+def _readable(parsed: Parsed[PaperReply], names: Sequence[str]) -> Parsed[PaperReply]:
+    """A reply naming none of the aspects asked for (other keys, or none) is no row either."""
+    if parsed.value is None or any(k.strip().lower() in names for k in parsed.value.cells):
+        return parsed
+    keys = ", ".join(repr(k) for k in list(parsed.value.cells)[:5]) or "none"
+    return Parsed(None, problem=f"the model's reply names none of the aspects asked for (keys: {keys})")
+
+
+def _row(parsed: Parsed[PaperReply], src: PaperSource, names: Sequence[str], offline: dict[str, Cell]) -> ComparedPaper:
+    """One paper's row: the checked cells, or its offline cells with the reason."""
+    paper = ComparedPaper(id=src.paper.id, title=src.paper.title, cells=offline)
+    if parsed.value is None:
+        paper.fallback_reason = f"{parsed.problem}; this row holds the offline extractive cells"
+        return paper
+    cells = checked_cells(parsed.value, src, names)
+    if parsed.truncated:
+        # The last cell the model began may be cut mid-quote; it and those never reached are offline.
+        given = [k.strip().lower() for k in parsed.value.cells]
+        unsure = {n for n in names if n not in given[:-1]}
+        for name in unsure:
+            cells[name] = offline[name]
+        if unsure:
+            paper.fallback_reason = (
+                f"the reply was cut at the token limit (raise PAPERS_LLM_MAX_TOKENS); "
+                f"offline cells for {', '.join(n for n in names if n in unsure)}"
+            )
+    paper.cells = cells
+    return paper
+
+
 def llm_comparison(
-    sources: Sequence[PaperSource], aspect_names: Sequence[str], settings: Settings, llm: ChatModel
+    sources: Sequence[PaperSource],
+    aspect_names: Sequence[str],
+    settings: Settings,
+    llm: ChatModel,
+    offline_rows: OfflineRows,
 ) -> Comparison:
     """One request per paper for its row, one for the synthesis (two papers or more)."""
     aspects = [aspect_for(a) for a in aspect_names]
     # The paper text gets what the context window leaves after instructions and the reply.
     max_chars = max(2000, (settings.llm_context_window - settings.llm_max_tokens - 600) * 3)
-    rows = []
-    for src in sources:
-        reply = chat_structured(llm, _cells_prompt(src, aspects, max_chars), PaperReply)
-        rows.append(checked_cells(reply, src, aspect_names))
+    parsed = [
+        _readable(ask_structured(llm, _cells_prompt(src, aspects, max_chars), PaperReply), aspect_names)
+        for src in sources
+    ]
+    needs_offline = any(p.value is None or p.truncated for p in parsed)
+    offline = list(offline_rows()) if needs_offline else [{} for _ in sources]
+    papers = [_row(p, src, aspect_names, cells) for p, src, cells in zip(parsed, sources, offline)]
+    if sources and all(p.value is None for p in parsed):
+        # Not one row could be read: this is the offline table, and says so.
+        return Comparison(
+            aspects=list(aspect_names),
+            papers=compared_papers(sources, offline),
+            synthesis=distinguishing_synthesis(sources),
+            mode="extractive",
+            fallback_reason=parsed[0].problem,
+        )
+    rows = [p.cells for p in papers]
     synthesis: str | None = None
     if len(sources) >= 2:
-        raw = llm.chat(_synthesis_prompt(sources, rows))
+        raw = report_prose(llm, _synthesis_prompt(sources, rows))
         numbers = range(1, len(sources) + 1)
         # Only cited sentences stay; an answer with none gives way to the papers' own sentences.
         synthesis = keep_cited_sentences(raw, numbers, [s.paper.url for s in sources if s.paper.url])
         synthesis = synthesis or distinguishing_synthesis(sources)
-    return Comparison(
-        aspects=list(aspect_names), papers=compared_papers(sources, rows), synthesis=synthesis, mode="llm"
-    )
+    return Comparison(aspects=list(aspect_names), papers=papers, synthesis=synthesis, mode="llm")

@@ -15,7 +15,7 @@ from assistant.library import Library
 from assistant.llm import ChatModel
 from assistant.models import Comparison, Paper
 from assistant.reports.compare.aspects import parse_aspects
-from assistant.reports.compare.extractive import extractive_comparison
+from assistant.reports.compare.extractive import extractive_cells, extractive_comparison
 from assistant.reports.compare.llm import llm_comparison
 from assistant.reports.sources import embed_sources, paper_sources
 from assistant.retrieve import Retriever
@@ -38,7 +38,7 @@ def compare(
     embed_sources(embedder, sources)
 
     def with_llm(model: ChatModel) -> Comparison:
-        return llm_comparison(sources, names, settings, model)
+        return llm_comparison(sources, names, settings, model, lambda: extractive_cells(sources, names, embedder))
 
     return llm_or_extractive(llm, with_llm, lambda: extractive_comparison(sources, names, embedder))
 

@@ -1,9 +1,11 @@
 """The summary text written by a chat model: an outline, a paragraph per theme, an overview.
 
 The themes come from the offline clustering; the model plans a title and a heading per theme (one
-structured-JSON request), writes each theme's paragraph from its papers' abstracts, then the
-overview. Every sentence without a valid citation is dropped; a part left with none keeps its
-extractive text. LLM failures (LLMError) propagate: the caller falls back to the offline summary.
+structured-JSON request, read leniently by assistant.structured), writes each theme's paragraph
+from its papers' abstracts, then the overview. Reasoning blocks never reach the text
+(assistant.reports.prose), every sentence without a valid citation is dropped, and a part left
+with none keeps its extractive text. LLM failures (LLMError) propagate: the caller falls back to
+the offline summary.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from assistant.citations import (
 )
 from assistant.llm import ChatModel
 from assistant.models import Paper
+from assistant.reports.prose import report_prose
 from assistant.reports.summary.extractive import Sections
 from assistant.reports.summary.themes import Theme
 from assistant.structured import chat_structured
@@ -104,7 +107,8 @@ def llm_parts(
         heading = (_plain(plan.heading, 80) if plan else "") or theme.name
         focus = _plain(plan.focus, 300) if plan else ""
         valid = [i + 1 for i in shown[k]]
-        raw = llm.chat(
+        raw = report_prose(
+            llm,
             [
                 {"role": "system", "content": SECTION_SYSTEM},
                 {
@@ -112,12 +116,13 @@ def llm_parts(
                     "content": f"Summary {about}. Section: {heading}. {focus}\n{UNTRUSTED_NOTE}\n\n"
                     f"{format_sources(_sources(papers, shown[k]))}\n\nWrite the paragraph.",
                 },
-            ]
+            ],
         )
         paragraph = keep_cited_sentences(raw, valid, _urls(papers, valid))
         sections.append((heading, [paragraph] if paragraph else fb_sections[k][1]))
     digest = "\n\n".join(f"{h}: {' '.join(p)}" for h, p in sections)
-    raw = llm.chat(
+    raw = report_prose(
+        llm,
         [
             {"role": "system", "content": OVERVIEW_SYSTEM},
             {
@@ -126,7 +131,7 @@ def llm_parts(
                 f"{format_sources(_sources(papers, everyone, 300))}\n\nThe sections:\n{digest}\n\n"
                 "Write the overview paragraph.",
             },
-        ]
+        ],
     )
     numbers = [i + 1 for i in everyone]
     overview = keep_cited_sentences(raw, numbers, _urls(papers, numbers)) or fb_overview
