@@ -124,11 +124,21 @@ def validate_markers(text: str, valid: Iterable[int]) -> str:
     return _rewrite_markers(text, fix)
 
 
+_SPACED_MARKER = re.compile(r"([ \t]*)(" + _MARKER.pattern + ")")
+
+
 def _rewrite_markers(text: str, fix: Callable[[re.Match[str]], str]) -> str:
     p = protect_spans(text)
-    out = _MARKER.sub(fix, p.text)
-    # Removing a marker can leave "word  ." or "word ." behind (indentation is left alone).
-    out = re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", out)
+
+    def rewrite(m: re.Match[str]) -> str:
+        marker = _MARKER.fullmatch(m.group(2))
+        assert marker is not None
+        new = fix(marker)
+        # A removed marker takes the space before it along ("word [9]." -> "word."), and only
+        # then: the space in "Pourquoi ?" is French typography, not a leftover.
+        return m.group(1) + new if new else ""
+
+    out = _SPACED_MARKER.sub(rewrite, p.text)
     out = re.sub(r"[ \t]+$", "", out, flags=re.MULTILINE)
     return p.restore(re.sub(r"(?<=\S)[ \t]{2,}", " ", out))
 
