@@ -472,7 +472,6 @@ def uncited_claims(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
     return f"{PIG_CLAIM} [{a}]. {UNCITED_CLAIM} GPT-4 later made it popular."
 
 
-
 # --- reply styles: structured output (JSON) ----------------------------------------------------------
 
 # Each style answers a structured request (a comparison row, a summary outline) with the JSON a
@@ -625,8 +624,8 @@ FRENCH_QUERIES = {
     "replace a fixed mesh in physics-informed learning?",
 }
 FRENCH_ANSWER = (
-    "Des fonctions gaussiennes dont les positions sont apprises remplacent le maillage fixe [{n}]. "
-    "Pourquoi ? Elles se déplacent là où la solution varie le plus pendant l'entraînement [{n}]."
+    "Des fonctions gaussiennes remplacent le maillage fixe : leurs positions sont apprises [{n}]. "
+    "Elles se déplacent là où la solution varie le plus pendant l'entraînement ; le maillage suit [{n}]."
 )
 
 
