@@ -20,4 +20,5 @@ def report_prose(llm: ChatModel, messages: Sequence[dict[str, str]]) -> str:
     try:
         return clean_reply(llm.chat(messages))
     except LLMTruncated as cut:
-        return cut_to_complete(clean_reply(cut.partial or ""))
+        # Cut first: cleaning strips the trailing newline that marks a finished last line.
+        return clean_reply(cut_to_complete(cut.partial or ""))
