@@ -160,7 +160,8 @@ def test_compare_download_is_the_table_shown(page, app, tmp_path: Path) -> None:
     with pg.expect_download() as info:
         button.click()
     rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
-    shown = pg.locator("[data-testid=stExpander] summary").all_inner_texts()
+    quote_boxes = pg.locator("[data-testid=stExpander]", has_text="— quotes")  # not the sidebar's
+    shown = quote_boxes.locator("summary").all_inner_texts()
     assert rows and list(rows[0])[:2] == ["id", "title"]
     aspects = ["problem", "method", "data", "results", "limitations"]
     assert list(rows[0])[2:] == [col for a in aspects for col in (a, f"{a} quote")]
@@ -169,7 +170,7 @@ def test_compare_download_is_the_table_shown(page, app, tmp_path: Path) -> None:
     for row, title in zip(rows, shown):
         assert _space(row["title"])[:40] in _space(title), (row["title"], title)
     # The quotes in the file are the quotes the first paper's expander shows.
-    first = pg.locator("[data-testid=stExpander]").first
+    first = quote_boxes.first
     first.locator("summary").click()
     shown_quotes = _space(first.inner_text())
     quotes = [_space(row_quote) for a in aspects if (row_quote := rows[0][f"{a} quote"])]
