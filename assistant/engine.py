@@ -172,12 +172,17 @@ class Engine:
 
         return Conversation(self)
 
-    def evaluate(self, questions: Sequence[EvalQuestion], k: int) -> EvalReport:
-        """Retrieval metrics of labelled questions against this library."""
-        from assistant.evaluate import evaluate
+    def evaluate(self, questions: Sequence[EvalQuestion], k: int, baselines: Sequence[str] = ()) -> EvalReport:
+        """Retrieval metrics of labelled questions against this library; with `baselines` ("bm25",
+        "dense"), the same questions ranked by that component alone, in this run (`report.baselines`)."""
+        from assistant.evaluate import component_search, evaluate
 
         papers = [(p.id, p.title) for p in self.library.papers()]
-        return evaluate(questions, lambda q, depth: self.search(q, depth), self.abstains, papers, k)
+        report = evaluate(questions, lambda q, depth: self.search(q, depth), self.abstains, papers, k)
+        for name in baselines:
+            search = component_search(self.library, self.embedder, self.settings, name)
+            report.baselines[name] = evaluate(questions, search, None, papers, k)
+        return report
 
     # -- reports ----------------------------------------------------------------------------------
     def select_papers(self, paper_ids: Sequence[str] = (), query: str = "", max_papers: int = 5) -> list[Paper]:

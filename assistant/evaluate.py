@@ -5,6 +5,10 @@ is outside the library: it is scored on abstention only. In-library questions ar
 ranking: hit@1, Recall@k, MRR@10, nDCG@10 (binary gains). Abstention is scored over all questions,
 the positive class being "should abstain": precision = correct abstentions / abstentions, recall =
 correct abstentions / out-of-library questions.
+
+Same-run baselines (`papers eval --baselines bm25,dense`): the same questions ranked by one component
+of the hybrid alone — BM25 or dense — over the same library, each paper scored by its best chunk (as the
+hybrid aggregates its inputs), scored on the ranking only (a component alone does not abstain).
 """
 
 from __future__ import annotations
@@ -16,8 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.embeddings import Embedder
 from assistant.errors import PapersError
+from assistant.library import Library
+from assistant.models import PaperHit
 from assistant.retrieve import SearchResult
+from assistant.settings import Settings
+
+BASELINES = ("bm25", "dense")
 
 
 @dataclass
@@ -57,6 +67,15 @@ class EvalReport:
     abstention_recall: float | None
     results: list[QueryResult] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
+    baselines: dict[str, EvalReport] = field(default_factory=dict)  # name → the component alone
+
+    def ranking_metrics(self) -> dict[str, float | None]:
+        return {
+            "hit@1": self.hit_at_1,
+            f"recall@{self.k}": self.recall_at_k,
+            "mrr@10": self.mrr_at_10,
+            "ndcg@10": self.ndcg_at_10,
+        }
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -85,16 +104,85 @@ class EvalReport:
             for r in self.results
             if r.abstained == r.in_library
         ]
+        if self.baselines:
+            out["baselines"] = {name: rep.ranking_metrics() for name, rep in self.baselines.items()}
         return out
 
     def table(self) -> str:
+        """Metric per line; with baselines, one column per system for the ranking metrics."""
+        if self.baselines:
+            return self._comparison_table()
         rows = [(name, value) for name, value in self.metrics().items()]
         width = max(len(n) for n, _ in rows)
-        lines = []
-        for name, value in rows:
-            shown = "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
-            lines.append(f"{name:<{width}}  {shown}")
-        return "\n".join(lines)
+        return "\n".join(f"{name:<{width}}  {_shown(value)}" for name, value in rows)
+
+    def _comparison_table(self) -> str:
+        systems = {"ours": self, **{f"{n} alone": r for n, r in self.baselines.items()}}
+        ranking = list(self.ranking_metrics())
+        rows: list[list[str]] = [["", *systems]]
+        rows += [[name, *(_shown(rep.ranking_metrics()[name]) for rep in systems.values())] for name in ranking]
+        counts = [(n, v) for n, v in self.metrics().items() if n not in ranking]
+        width = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = [
+            "  ".join(cell.ljust(width[i]) if i == 0 else cell.rjust(width[i]) for i, cell in enumerate(r))
+            for r in rows
+        ]
+        lines.append("")
+        name_w = max(len(n) for n, _ in counts)
+        lines += [f"{name:<{name_w}}  {_shown(value)}" for name, value in counts]
+        return "\n".join(line.rstrip() for line in lines)
+
+
+def _shown(value: Any) -> str:
+    return "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
+
+
+def parse_baselines(text: str) -> list[str]:
+    """`"bm25,dense"` → the names, in order; an unknown name is an error listing the known ones."""
+    names = list(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown:
+        raise PapersError(f"unknown baseline {', '.join(unknown)} (known: {', '.join(BASELINES)})")
+    return names
+
+
+def component_search(
+    library: Library, embedder: Embedder, settings: Settings, component: str
+) -> Callable[[str, int], SearchResult]:
+    """A search over one component of the hybrid alone: papers ranked by their best chunk's score.
+
+    Candidate depth is the hybrid's (`candidate_k`, or k × evidence per paper), so each component
+    sees as many chunks as it contributes to the fusion.
+    """
+    if component not in BASELINES:
+        raise PapersError(f"unknown baseline {component} (known: {', '.join(BASELINES)})")
+
+    def search(query: str, k: int) -> SearchResult:
+        library.refresh_if_stale()
+        depth = max(settings.candidate_k, k * settings.evidence_per_paper)
+        best: dict[str, float] = {}
+        best_dense = 0.0
+        qvec = None
+        if component == "dense":
+            qvec = embedder.embed_query(query)
+            for _cid, sim, _doc, meta in library.dense(qvec, depth):
+                pid = str(meta["paper_id"])
+                best[pid] = max(best.get(pid, sim), sim)
+                best_dense = max(best_dense, sim)
+        else:
+            scored = library.lexical(query, depth)
+            metas = library.get_chunks([cid for cid, _ in scored])
+            for cid, score in scored:
+                if cid not in metas:
+                    continue  # removed meanwhile
+                pid = str(metas[cid][1]["paper_id"])
+                best[pid] = max(best.get(pid, score), score)
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])[:k]
+        papers = {p.id: p for p in library.papers([pid for pid, _ in ranked])}
+        hits = [PaperHit(paper=papers[pid], score=score) for pid, score in ranked if pid in papers]
+        return SearchResult(query=query, hits=hits, best_dense=best_dense, query_vec=qvec)
+
+    return search
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
@@ -149,13 +237,14 @@ def ndcg(ranked_ids: Sequence[str], relevant: set[str], k: int = 10) -> float:
 def evaluate(
     questions: Sequence[EvalQuestion],
     search: Callable[[str, int], SearchResult],
-    abstains: Callable[[SearchResult], bool],
+    abstains: Callable[[SearchResult], bool] | None,
     papers: Sequence[tuple[str, str]],
     k: int = 10,
 ) -> EvalReport:
     """Score `search` (query, depth → SearchResult) and `abstains` on the questions.
 
     `papers` is the library's (id, title) list, used to resolve relevance given as titles.
+    `abstains=None` scores the ranking only (the abstention metrics are None), as for a baseline.
     """
     ids = {pid for pid, _ in papers}
     title_to_id = {title.strip().casefold(): pid for pid, title in papers}
@@ -168,7 +257,7 @@ def evaluate(
         relevant, unknown = resolve_relevant(q.relevant, ids, title_to_id)
         unresolved += [f"line {q.line}: {u}" for u in unknown]
         result = search(q.query, depth)
-        abstained = abstains(result)
+        abstained = abstains(result) if abstains is not None else False
         ranked = [{"id": h.paper.id, "title": h.paper.title, "score": round(h.score, 6)} for h in result.hits]
         ranked_ids = [h.paper.id for h in result.hits]
         out_of_library = not q.relevant
@@ -195,8 +284,8 @@ def evaluate(
         recall_at_k=_mean(recall),
         mrr_at_10=_mean(mrr),
         ndcg_at_10=_mean(gains),
-        abstention_precision=(tp / (tp + fp)) if (tp + fp) else None,
-        abstention_recall=(tp / (tp + fn)) if (tp + fn) else None,
+        abstention_precision=(tp / (tp + fp)) if (tp + fp) and abstains is not None else None,
+        abstention_recall=(tp / (tp + fn)) if (tp + fn) and abstains is not None else None,
         results=results,
         unresolved=unresolved,
     )

@@ -135,3 +135,47 @@ def test_cli_eval_prints_all_metrics_and_writes_rankings(seed_library: Library, 
     bad.write_text("{nope\n")
     failed = invoke(["eval", str(bad)])
     assert failed.exit_code == 2 and "bad.jsonl:1" in failed.output
+
+
+def test_baselines_rank_the_same_questions_by_each_component_alone(seed_library: Library, embedder: Any) -> None:
+    engine = Engine(get_settings(), library=seed_library, embedder=embedder)
+    questions = load_questions(DEV)
+    rep = engine.evaluate(questions, 10, ["bm25", "dense"])
+    assert list(rep.baselines) == ["bm25", "dense"]
+    ours = [[r["id"] for r in q.ranked] for q in rep.results]
+    for name, base in rep.baselines.items():
+        assert len(base.results) == len(questions) and base.unresolved == []
+        for value in (base.hit_at_1, base.recall_at_k, base.mrr_at_10, base.ndcg_at_10):
+            assert value is not None and 0 < value <= 1, (name, base.ranking_metrics())
+        assert base.abstention_precision is None and base.abstention_recall is None  # a component does not abstain
+        theirs = [[r["id"] for r in q.ranked] for q in base.results]
+        assert any(a != b for a, b in zip(ours, theirs)), f"{name} alone ranks exactly like the hybrid"
+    assert rep.mrr_at_10 is not None and 0 < rep.mrr_at_10 <= 1
+    # Real component rankings: each one's first paper is the paper of that component's best chunk.
+    for q, bm25, dense in zip(questions, rep.baselines["bm25"].results, rep.baselines["dense"].results):
+        top_dense = seed_library.dense(embedder.embed_query(q.query), 1)
+        assert dense.ranked[0]["id"] == top_dense[0][3]["paper_id"]
+        top_lexical = seed_library.lexical(q.query, 1)
+        if top_lexical:
+            chunk = seed_library.get_chunks([top_lexical[0][0]])[top_lexical[0][0]]
+            assert bm25.ranked[0]["id"] == chunk[1]["paper_id"]
+
+
+def test_cli_eval_baselines_table_and_json(seed_library: Library, tmp_path: Path) -> None:
+    small = tmp_path / "small.jsonl"
+    small.write_text("\n".join(DEV.read_text().splitlines()[:6] + DEV.read_text().splitlines()[-1:]) + "\n")
+    done = invoke(["eval", str(small), "--baselines", "bm25,dense"])
+    assert done.exit_code == 0, done.output
+    header, *rows = done.output.splitlines()
+    assert header.split() == ["ours", "bm25", "alone", "dense", "alone"]
+    by_metric = {row.split()[0]: row.split()[1:] for row in rows if row.strip()}
+    for name in ("hit@1", "recall@10", "mrr@10", "ndcg@10"):
+        assert len(by_metric[name]) == 3 and all(0 <= float(v) <= 1 for v in by_metric[name]), by_metric
+    assert by_metric["abstention_recall"] == ["1.000"]  # abstention is the hybrid's alone
+    metrics = json.loads(invoke(["eval", str(small), "--json", "--baselines", "dense,bm25"]).output)
+    assert list(metrics["baselines"]) == ["dense", "bm25"]
+    assert set(metrics["baselines"]["bm25"]) == {"hit@1", "recall@10", "mrr@10", "ndcg@10"}
+    assert 0 < metrics["baselines"]["dense"]["ndcg@10"] <= 1 and 0 < metrics["ndcg@10"] <= 1
+    assert "baselines" not in json.loads(invoke(["eval", str(small), "--json"]).output)
+    bad = invoke(["eval", str(small), "--baselines", "bm25,splade"])
+    assert bad.exit_code == 2 and "unknown baseline splade (known: bm25, dense)" in bad.output

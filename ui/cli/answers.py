@@ -168,15 +168,19 @@ def eval_cmd(
     file: Path = typer.Argument(..., help='JSONL: {"query": ..., "relevant": [paper id or exact title, ...]}.'),
     k: int = typer.Option(10, "--k", "-k", min=1, help="k of Recall@k."),
     rankings: Path | None = typer.Option(None, "--rankings", help="Write each query's ranking here (JSONL)."),
+    baselines: str = typer.Option(
+        "", "--baselines", help="Also rank the same questions by these components alone, in this run: bm25,dense."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Retrieval (hit@1, Recall@k, MRR@10, nDCG@10) and abstention metrics on a question set."""
     import json
 
-    from assistant.evaluate import load_questions
+    from assistant.evaluate import load_questions, parse_baselines
 
+    names = parse_baselines(baselines)
     questions = load_questions(file)
-    report = engine().evaluate(questions, k)
+    report = engine().evaluate(questions, k, names)
     if rankings is not None:
         with rankings.open("w", encoding="utf-8") as fh:
             for r in report.results:
