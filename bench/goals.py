@@ -147,6 +147,43 @@ def _server_goals() -> list[Goal]:
     ]
 
 
+QUALITY_SETS = {"dev": "dev questions over the seed library", "scifact_train": "SciFact train claims (2,101 abstracts)"}
+
+
+def _quality_goals() -> list[Goal]:
+    """Ours never below the better of its own components (nDCG@10); on SciFact train, 5% above (issue 12).
+
+    The baseline `quality.<set>.best_component_ndcg` is the max of BM25 alone and dense alone, derived by
+    the quality section from the same run; its detail names which component it is.
+    """
+    floors = [
+        Goal(
+            f"quality_{name}",
+            f"retrieval nDCG@10, {label}",
+            f"quality.{name}.ours_ndcg",
+            "nDCG@10",
+            ">=",
+            Ratio(1.0),
+            baseline=f"quality.{name}.best_component_ndcg",
+            note="(never below a component)",
+        )
+        for name, label in QUALITY_SETS.items()
+    ]
+    return [
+        *floors,
+        Goal(
+            "quality_scifact_train_gain",
+            f"retrieval nDCG@10, {QUALITY_SETS['scifact_train']}, gain over the better component",
+            "quality.scifact_train.ours_ndcg",
+            "nDCG@10",
+            ">=",
+            Ratio(1.05),
+            baseline="quality.scifact_train.best_component_ndcg",
+            note="(issue 12)",
+        ),
+    ]
+
+
 GOALS: tuple[Goal, ...] = (
     Goal(
         "cold_ingest",
@@ -245,6 +282,7 @@ GOALS: tuple[Goal, ...] = (
         baseline_label="process that only loads the model and embeds the question",
     ),
     *_server_goals(),
+    *_quality_goals(),
 )
 
 

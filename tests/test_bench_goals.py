@@ -98,6 +98,9 @@ def test_every_goal_of_the_current_table() -> None:
             for q in ("p50", "p95")
             for n in (10000, 100000)
         },
+        "quality_dev": ">= 1x (never below a component)",
+        "quality_scifact_train": ">= 1x (never below a component)",
+        "quality_scifact_train_gain": ">= 1.05x (issue 12)",
     }
     assert {k: g.target_text() for k, g in by_key.items()} == expected
 
@@ -158,7 +161,7 @@ def test_plan_adds_what_a_section_needs_in_registry_order() -> None:
 
 def test_every_goal_metric_is_one_a_section_records() -> None:
     """Goal metrics name a section prefix, so a typo'd key cannot sit in the table as 'not run' forever."""
-    prefixes = {"ingest", "cli", "latency", "ready", "server"}
+    prefixes = {"ingest", "cli", "latency", "ready", "server", "quality"}
     for g in GOALS:
         for key in (g.metric, g.baseline):
             if key:
@@ -177,3 +180,44 @@ def test_report_keeps_the_storage_decision(tmp_path: Path, monkeypatch: pytest.M
     (tmp_path / "STORAGE.md").write_text("# Storage\n\nOne SQLite file.\n\n## Numbers\n\n| a |\n")
     lines = report.storage_section(out)
     assert lines[0] == "## Storage decision" and "One SQLite file." in lines[4] and "### Numbers" in lines[4]
+
+
+def test_quality_goals_compare_ours_with_the_better_component() -> None:
+    by_key = {g.key: g for g in GOALS}
+    quality = [by_key[k] for k in ("quality_dev", "quality_scifact_train", "quality_scifact_train_gain")]
+    for g in quality:
+        assert g.baseline == g.metric.replace("ours_ndcg", "best_component_ndcg") and g.unit == "nDCG@10"
+    m = {
+        "quality.dev.ours_ndcg": Metric(0.96, "46 questions, 46 papers"),
+        "quality.dev.best_component_ndcg": Metric(0.97, "dense alone, the better of it and BM25 alone at 0.9500"),
+        "quality.scifact_train.ours_ndcg": Metric(0.80),
+        "quality.scifact_train.best_component_ndcg": Metric(0.78, "dense alone, same run"),
+    }
+    outcomes = {o.goal.key: o for o in goals.check(m, {"ingest_n": 100})}
+    assert outcomes["quality_dev"].status == "not met"  # below the better component, however little
+    assert outcomes["quality_scifact_train"].status == "met"
+    gain = outcomes["quality_scifact_train_gain"]
+    assert gain.status == "not met" and gain.ratio == pytest.approx(0.80 / 0.78)  # 1.026x < 1.05x
+    rows = dict(zip(outcomes, render_table(list(outcomes.values()))[2:]))
+    base = "0.97 (dense alone, the better of it and BM25 alone at 0.9500)"
+    assert f"| 0.96 nDCG@10<br>46 questions, 46 papers | {base} |" in rows["quality_dev"]
+    assert rows["quality_dev"].endswith("| 0.99 | >= 1x (never below a component) | **NOT MET** |")
+    assert rows["quality_scifact_train_gain"].endswith("| 1.03 | >= 1.05x (issue 12) | **NOT MET** |")
+    del m["quality.scifact_train.best_component_ndcg"]  # SciFact folder missing: the section records nothing
+    assert check_goal(by_key["quality_scifact_train"], m).status == "not run"
+
+
+def test_quality_table_renders_measured_and_skipped_sets() -> None:
+    from bench.sections import quality
+
+    systems = {"ours": {"ndcg@10": 0.8, "mrr@10": 0.75}, "bm25": {"ndcg@10": 0.76, "mrr@10": 0.7},
+               "dense": {"ndcg@10": 0.77, "mrr@10": 0.72}}
+    lines = quality.table(
+        {
+            "dev": {"label": "dev", "questions": 40, "systems": systems},
+            "scifact_train": {"label": "SciFact", "skipped": "not run: ../shared/eval/scifact-train is missing"},
+        }
+    )
+    assert lines[2] == "| dev | 40 | 0.800 | 0.760 | 0.770 | 0.750 | 0.700 | 0.720 |"
+    assert lines[3].startswith("| SciFact | not run: ")
+    assert plan({"quality"}) == ["quality"]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.common import Config, Run
-from bench.sections import cli, ingest, latency, onnx, server
+from bench.sections import cli, ingest, latency, onnx, quality, server
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ SECTIONS: dict[str, Section] = {
     "ready": Section(cli.measure_ready, needs=("libraries",)),
     "server": Section(server.measure, needs=("libraries",)),
     "onnx": Section(onnx.measure),
+    "quality": Section(quality.measure),
 }
 
 

@@ -1,0 +1,150 @@
+"""Quality section: retrieval quality of ours against its own components, in the same run.
+
+For each evaluation set — the dev questions over the seed library (`bench/dev_questions.jsonl`) and the
+SciFact train claims over their 2,101 abstracts (`../shared/eval/scifact-train/`, read from there, never
+copied; "not run" without it) — a temporary library of the set's corpus is built with the bundled model,
+and the same questions are ranked by the hybrid (`Engine.evaluate`), by BM25 alone and by dense alone
+(`--baselines bm25,dense`), each paper by its best chunk. Records nDCG@10 and MRR@10 of the three, and
+`quality.<set>.best_component_ndcg`, the better of the two components (the goals' baseline).
+
+Embedding is the slow part (MiniLM does 10–20 abstracts/s on two cores), so each chunk's vector is
+cached in bench/cache/ by its embedded text and the model; the library itself — chunks, BM25 postings,
+Chroma — is written fresh every run, so a change to chunking or to BM25 is always measured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import CACHE, DEV_QUESTIONS, ROOT, Config, Run, log
+
+SCIFACT = ROOT.parent / "shared" / "eval" / "scifact-train"
+SYSTEMS = ("ours", "bm25", "dense")
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    name: str
+    label: str
+    corpus: Path
+    questions: Path
+
+
+def eval_sets() -> list[EvalSet]:
+    from ingest.sources.seed import SEED_FILE
+
+    return [
+        EvalSet("dev", "dev questions over the seed library", SEED_FILE, DEV_QUESTIONS),
+        EvalSet("scifact_train", "SciFact train claims, 2,101 abstracts", SCIFACT / "corpus.jsonl",
+                SCIFACT / "queries.jsonl"),
+    ]
+
+
+def _vectors(texts: list[str], model_name: str, embed: Any) -> np.ndarray:
+    """The vectors of `texts`, from the cache where there, else embedded (and cached)."""
+    key = hashlib.sha1(("\x00".join([model_name, *texts])).encode()).hexdigest()[:12]
+    path = CACHE / f"quality-vectors-{key}.npy"
+    if path.exists():
+        return np.load(path, allow_pickle=False)
+    t0 = time.perf_counter()
+    vecs = np.asarray(embed(texts), dtype=np.float32)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, vecs)
+    log(f"quality: embedded {len(texts)} chunks in {time.perf_counter() - t0:.1f}s (cached as {path.name})")
+    return vecs
+
+
+def evaluate_set(es: EvalSet) -> dict[str, Any]:
+    """Build a temporary library of the set's corpus and evaluate ours, BM25 alone and dense alone."""
+    from assistant.chunking import chunk_paper
+    from assistant.embeddings import embedding_text, get_embedder
+    from assistant.engine import Engine
+    from assistant.evaluate import BASELINES, load_questions
+    from assistant.ingestion import collect
+    from assistant.library import Library
+    from assistant.models import IngestReport
+    from assistant.settings import Settings
+    from ingest.pipeline import load_all
+
+    with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
+        settings = Settings(_env_file=None, data_dir=Path(tmp))  # type: ignore[call-arg]
+        papers = collect(load_all([es.corpus], settings), IngestReport())
+        chunked = [(p, chunk_paper(p, settings.chunk_size, settings.chunk_overlap)) for p in papers]
+        texts = [embedding_text(p.title, c.text) for p, chunks in chunked for c in chunks]
+        embedder = get_embedder(settings)
+        vecs = _vectors(texts, settings.embed_model, embedder.embed)
+        library = Library(settings)
+        t0 = time.perf_counter()
+        with library.writing():
+            offset = 0
+            items = []
+            for p, chunks in chunked:
+                items.append((p, chunks, vecs[offset : offset + len(chunks)]))
+                offset += len(chunks)
+            library.write(items)
+        write_s = time.perf_counter() - t0
+        engine = Engine(settings, library=library, embedder=embedder)
+        questions = load_questions(es.questions)
+        t0 = time.perf_counter()
+        report = engine.evaluate(questions, 10, BASELINES)
+        eval_s = time.perf_counter() - t0
+        library.close()
+    systems = {"ours": report, **report.baselines}
+    return {
+        "label": es.label,
+        "papers": len(papers),
+        "chunks": len(texts),
+        "questions": report.n_in_library,
+        "write_s": round(write_s, 1),
+        "eval_s": round(eval_s, 1),
+        "systems": {name: rep.ranking_metrics() for name, rep in systems.items()},
+    }
+
+
+def measure(run: Run, cfg: Config) -> None:
+    out: dict[str, Any] = {}
+    for es in eval_sets():
+        if not (es.corpus.exists() and es.questions.exists()):
+            out[es.name] = {"label": es.label, "skipped": f"not run: {es.corpus.parent} is missing"}
+            log(f"quality.{es.name}: not run ({es.corpus.parent} missing)")
+            continue
+        got = evaluate_set(es)
+        out[es.name] = got
+        detail = f"{got['questions']} questions, {got['papers']:,} papers"
+        for system in SYSTEMS:
+            m = got["systems"][system]
+            run.record(f"quality.{es.name}.{system}_ndcg", m["ndcg@10"], detail if system == "ours" else "")
+            run.record(f"quality.{es.name}.{system}_mrr", m["mrr@10"])
+        best, other = sorted(("bm25", "dense"), key=lambda s: -(got["systems"][s]["ndcg@10"] or 0.0))
+        names = {"bm25": "BM25 alone", "dense": "dense alone"}
+        run.record(
+            f"quality.{es.name}.best_component_ndcg",
+            got["systems"][best]["ndcg@10"],
+            f"{names[best]}, the better of it and {names[other]} at {got['systems'][other]['ndcg@10']:.4f}; "
+            "same run, same texts",
+        )
+    run.measurements["quality"] = out
+    log("quality:\n" + "\n".join(table(out)))
+
+
+def table(quality: dict[str, Any]) -> list[str]:
+    """The retrieval-quality table: one row per set, nDCG@10 and MRR@10 of each system."""
+    lines = [
+        "| set | questions | ours nDCG@10 | BM25 alone | dense alone | ours MRR@10 | BM25 alone | dense alone |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for got in quality.values():
+        if "skipped" in got:
+            lines.append(f"| {got['label']} | {got['skipped']} | | | | | | |")
+            continue
+        s = got["systems"]
+        cells = [f"{s[name][metric]:.3f}" for metric in ("ndcg@10", "mrr@10") for name in SYSTEMS]
+        lines.append(f"| {got['label']} | {got['questions']} | " + " | ".join(cells) + " |")
+    return lines
