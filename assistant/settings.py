@@ -70,10 +70,26 @@ class Settings(BaseSettings):
     # --- retrieval -----------------------------------------------------------
     top_k: int = Field(5, ge=1, description="Papers returned by search and used as answer sources.")
     candidate_k: int = Field(50, ge=1, description="Chunks taken from each of dense and BM25 search before fusion.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    fusion: Literal["minmax", "rrf"] = Field(
+        "minmax",
+        description=(
+            "How the dense and BM25 chunk rankings are combined. minmax: each list's scores scaled to [0, 1] "
+            "over its candidates, then a weighted sum (SciFact train nDCG@10 0.817, dev MRR@10 0.978); rrf: "
+            "reciprocal rank fusion with PAPERS_RRF_K (0.801, 0.967). bench/DEV_EVAL.md, 'Fusion tuning'."
+        ),
+    )
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (PAPERS_FUSION=rrf only).")
     evidence_per_paper: int = Field(3, ge=1, description="Best chunks kept per paper as its evidence.")
-    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense (embedding) ranking in the fusion.")
-    lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking over chunks in the fusion.")
+    dense_weight: float = Field(
+        1.0,
+        ge=0,
+        description=(
+            "Weight of the dense (embedding) ranking in the fusion; equal weights measured best (0: BM25 only)."
+        ),
+    )
+    lexical_weight: float = Field(
+        1.0, ge=0, description="Weight of the BM25 ranking over chunks in the fusion (0: dense only)."
+    )
     abstain_threshold: float = Field(
         0.30,
         description=(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from assistant.library import Library
-from assistant.retrieve import Filters, Retriever
+from assistant.retrieve import Filters, Retriever, fuse
 from assistant.settings import get_settings
 from tests.support import ingest_files
 
@@ -73,3 +75,17 @@ def test_k_and_filters_year_author_tag(seed_library: Library, embedder, tmp_path
     assert [h.paper.id for h in r.search(q, 10, Filters(tag="mesh")).hits] == ["x:new"]
     empty = r.search(q, 10, Filters(year_from=2030))
     assert empty.hits == [] and empty.best_dense == 0.0
+
+
+def test_fusion_minmax_scales_each_list_and_rrf_uses_ranks() -> None:
+    dense = [("a", 0.9), ("b", 0.5), ("c", 0.4)]
+    lexical = [("c", 12.0), ("d", 2.0)]
+    mm = fuse(dense, lexical)  # the default: min-max per list, equal weights
+    assert mm == pytest.approx({"a": 1.0, "b": 0.2, "c": 1.0, "d": 0.0})
+    # A lead keeps its size: far ahead in one list beats narrowly ahead in both.
+    assert fuse(dense, lexical, dense_weight=2.0)["a"] == pytest.approx(2.0)
+    only_dense = fuse(dense, lexical, lexical_weight=0.0)  # a zero weight: that list's chunks stay, at 0
+    assert only_dense["d"] == 0.0 and max(only_dense, key=only_dense.__getitem__) == "a"
+    assert fuse([("x", 0.3)], []) == {"x": 1.0}  # one candidate (or all equal): full score
+    rrf = fuse(dense, lexical, "rrf", rrf_k=60)
+    assert rrf["c"] == pytest.approx(1 / 63 + 1 / 61) and rrf["a"] == pytest.approx(1 / 61)
