@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answerable import unsupported
 from assistant.budget import fit_sources
 from assistant.chat import Turn, bounded_history, standalone_query
 from assistant.citations import (
@@ -38,7 +39,7 @@ from assistant.fallback import LLMSource, no_llm, resolve_llm
 from assistant.llm import ChatModel
 from assistant.models import Answer, Citation, PaperHit
 from assistant.reply import ReasoningFilter, clean_reply, cut_to_complete
-from assistant.retrieve import Filters, Retriever, SearchResult
+from assistant.retrieve import Filters, Retriever, SearchResult, above_bar
 from assistant.settings import Settings
 from assistant.text import normalize_space
 
@@ -85,8 +86,17 @@ class Answerer:
         return self.retriever.search(query, k or self.settings.top_k, filters)
 
     def abstains(self, result: SearchResult) -> bool:
-        """Retrieval confidence too low: the library is taken not to cover the question."""
-        return not result.hits or result.best_dense < self.settings.abstain_threshold
+        """The library is taken not to cover the question (see `abstain_reason`)."""
+        return bool(self.abstain_reason(result))
+
+    def abstain_reason(self, result: SearchResult) -> str:
+        """Why the library is taken not to cover `result.query` ("" when it may): retrieval confidence
+        below the floor, or evidence that does not speak to the question (assistant/answerable.py)."""
+        if not result.hits or result.best_dense < self.settings.abstain_threshold:
+            return "no passage is close enough to the question"
+        if not self.settings.answerability_check:
+            return ""
+        return unsupported(result.query, result.hits, self.retriever.library.term_idf)
 
     def ask(self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None) -> Answer:
         final: Answer | None = None
@@ -103,12 +113,14 @@ class Answerer:
         turns = bounded_history(list(history or []), self.settings.history_tokens)
         llm, setup_error = resolve_llm(self.llm)
         query = standalone_query(question, turns, llm)  # follow-ups stand alone; other languages → English
-        result = self.search(query, filters=filters)
+        result = above_bar(self.search(query, filters=filters), self.settings.relevance_bar)
         mode = "llm" if llm is not None else "extractive"
         base = {"question": question, "query": query, "model": llm.model if llm is not None else ""}
-        if not question or self.abstains(result):
+        reason = self.abstain_reason(result) if question else "empty question"
+        if reason:
             yield NOT_COVERED
-            yield Answer(answer=NOT_COVERED, mode=mode, abstained=True, **base)  # type: ignore[arg-type]
+            notes = [f"Not answered: {reason}."]
+            yield Answer(answer=NOT_COVERED, mode=mode, abstained=True, notes=notes, **base)  # type: ignore[arg-type]
             return
         if llm is None:
             yield from self._extractive(question, result, base, setup_error)
@@ -205,9 +217,7 @@ class Answerer:
         text, citations = self.compose_extractive(result.query, result.hits, result.query_vec)
         if not citations:
             yield NOT_COVERED
-            yield Answer(
-                answer=NOT_COVERED, mode="extractive", abstained=True, fallback_reason=fallback_reason, **base
-            )
+            yield Answer(answer=NOT_COVERED, mode="extractive", abstained=True, fallback_reason=fallback_reason, **base)
             return
         yield from text.splitlines(keepends=True)
         yield Answer(

@@ -144,6 +144,16 @@ class BM25Index:
         self._csc = None
 
     # -- search -----------------------------------------------------------------
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        """BM25's IDF of each (already tokenized) term; a term no chunk holds gets the highest."""
+        n_alive = int(self.alive.sum())
+        out = {}
+        for t in terms:
+            col = self.vocab.get(t)
+            df = float(self.df[col]) if col is not None and col < len(self.df) else 0.0
+            out[t] = float(np.log(1.0 + (n_alive - df + 0.5) / (df + 0.5)))
+        return out
+
     def search(
         self, query: str, k: int = 50, allowed: Sequence[str] | set[str] | None = None
     ) -> list[tuple[str, float]]:

@@ -289,6 +289,11 @@ class Library:
             )
         ]
 
+    def term_idf(self, terms: Sequence[str]) -> dict[str, float]:
+        """IDF of tokenized terms over the library's chunks (the answerability check's weights)."""
+        self.refresh_if_stale()
+        return self.bm25.idf(terms)
+
     def lexical(self, query: str, k: int, paper_ids: set[str] | None = None) -> list[tuple[str, float]]:
         allowed = None
         if paper_ids is not None:
@@ -415,4 +420,3 @@ class Library:
         if self.manifest is not self._disk_manifest:
             self.manifest.close()
         self._disk_manifest.close()
-

@@ -118,7 +118,12 @@ def test_llm_answer_streams_with_numbered_untrusted_sources(
     assert [c.n for c in final.citations] == [1, 2] and final.citations[0].id == PIG
     (body,) = llm_server.chat_requests
     assert body["stream"] is True and body["model"] == "test-model"
-    assert sources_in(body) == list(range(1, get_settings().top_k + 1))
+    # Every paper above the relevance bar is a source, in rank order; those below it are not.
+    s = get_settings()
+    hits = make_engine(seed_library, embedder).search(PIG_Q).hits
+    kept = [h for h in hits if h.score >= s.relevance_bar * hits[0].score]
+    assert 1 <= len(kept) < len(hits) <= s.top_k
+    assert sources_in(body) == list(range(1, len(kept) + 1))
     system = body["messages"][0]["content"]
     assert "untrusted data" in system and "not instructions" in system
     user = body["messages"][-1]["content"]

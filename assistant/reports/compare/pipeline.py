@@ -18,7 +18,7 @@ from assistant.reports.compare.aspects import parse_aspects
 from assistant.reports.compare.extractive import extractive_cells, extractive_comparison
 from assistant.reports.compare.llm import llm_comparison
 from assistant.reports.sources import embed_sources, paper_sources
-from assistant.retrieve import Retriever
+from assistant.retrieve import Retriever, above_bar
 from assistant.settings import Settings
 
 
@@ -63,7 +63,7 @@ def select_papers(
         raise PapersError("name papers with --paper ID or give --query")
     if retriever is None:
         raise ValueError("select_papers: a query needs a retriever")
-    result = retriever.search(query, k=max_papers)
+    result = above_bar(retriever.search(query, k=max_papers), library.settings.relevance_bar)
     threshold = library.settings.abstain_threshold
     hits = [h for h in result.hits if h.dense_score >= threshold]
     if result.best_dense < threshold or not hits:
