@@ -96,7 +96,7 @@ class Answerer:
             return "no passage is close enough to the question"
         if not self.settings.answerability_check:
             return ""
-        return unsupported(result.query, result.hits, self.retriever.library.term_idf)
+        return unsupported(result.query, result.hits, self.retriever.library.term_doc_freq)
 
     def ask(self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None) -> Answer:
         final: Answer | None = None

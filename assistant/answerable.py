@@ -7,8 +7,9 @@ names something the evidence never mentions, or shares almost none of its distin
 Two checks, each a reason the user can read:
 
 - a named thing in the question (an acronym such as BERT or PPO, a mixed-case name such as ResNet or
-  word2vec, a capitalised name mid-sentence such as Adam or Planck) appears in none of the top passages,
-  neither as a word nor spelled out (RL ↔ "reinforcement learning");
+  word2vec, a capitalised name mid-sentence such as Adam or Planck) appears nowhere in the library and is
+  not spelled out in the top passages (RL ↔ "reinforcement learning") nor, by the question's own
+  definition, "Commelina yellow mottle virus (ComYMV)";
 - the question's salient words (weighted by IDF over the library) are barely covered by the passages.
 
 Measured and left out: an origin rule ("Which paper introduced X?" needs a title or a "we propose"
@@ -22,6 +23,7 @@ gated by the same check before the model is asked, and the model may still say t
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 
@@ -66,8 +68,23 @@ def _spelled_out(acronym: str, words: Sequence[str]) -> bool:
     return any(initials[i : i + n] == letters for i in range(len(initials) - n + 1))
 
 
-def unsupported(question: str, hits: Sequence[PaperHit], idf: Callable[[Sequence[str]], dict[str, float]]) -> str:
-    """Why the top passages do not answer `question` ("" when they may). `idf`: the library's term weights."""
+def _defined_in_question(name: str, question: str) -> list[str]:
+    """The words a question spells `name` out with: "Commelina yellow mottle virus (ComYMV)" -> 4 words."""
+    m = re.search(r"((?:[^\W_]+[\s-]+){1,8})\(\s*" + re.escape(name) + r"\s*\)", question)
+    if not m:
+        return []
+    words = _WORDS.findall(m.group(1))
+    letters = re.sub(r"[^a-z]", "", name.lower())
+    n = min(len(words), max(2, len(letters)))
+    return words[-n:]
+
+
+def unsupported(
+    question: str, hits: Sequence[PaperHit], doc_freq: Callable[[Sequence[str]], tuple[int, dict[str, int]]]
+) -> str:
+    """Why the top passages do not answer `question` ("" when they may).
+
+    `doc_freq`: the library's chunk count and each term's document frequency (Library.term_doc_freq)."""
     top = list(hits[:EVIDENCE_PAPERS])
     if not top:
         return "no passage matches"
@@ -75,15 +92,23 @@ def unsupported(question: str, hits: Sequence[PaperHit], idf: Callable[[Sequence
     vocab = {t for text in texts for t in tokenize(text)}
     words = [w.lower() for text in texts for w in _WORDS.findall(text)]
 
-    for name in named_things(question):
-        toks = tokenize(name)
-        if toks and not set(toks) <= vocab and not _spelled_out(name, words):
-            return f"no matching passage mentions {name}"
-
+    names = named_things(question)
     salient = [t for t in dict.fromkeys(tokenize(question)) if t not in _FRAME]
+    n_chunks, df = doc_freq(list(dict.fromkeys(salient + [t for nm in names for t in tokenize(nm)])))
+    for name in names:
+        toks = tokenize(name)
+        # A name the library holds somewhere is retrieval's business, not a reason to refuse; one it never
+        # holds may still be spelled out in the passages (RL) or in the question itself (ComYMV).
+        if not toks or all(df.get(t, 0) for t in toks) or _spelled_out(name, words):
+            continue
+        expansion = [t for w in _defined_in_question(name, question) for t in tokenize(w)]
+        if expansion and set(expansion) <= vocab:
+            continue
+        return f"the library never mentions {name}"
+
     if not salient:
         return ""
-    weight = idf(salient)
+    weight = {t: math.log(1.0 + (n_chunks - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in salient}
     total = sum(weight.values()) or 1.0
     coverage = sum(w for t, w in weight.items() if t in vocab) / total
     if coverage < MIN_COVERAGE:

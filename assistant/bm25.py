@@ -144,15 +144,13 @@ class BM25Index:
         self._csc = None
 
     # -- search -----------------------------------------------------------------
-    def idf(self, terms: Iterable[str]) -> dict[str, float]:
-        """BM25's IDF of each (already tokenized) term; a term no chunk holds gets the highest."""
-        n_alive = int(self.alive.sum())
+    def doc_freq(self, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
+        """Live chunks, and how many of them hold each (already tokenized) term."""
         out = {}
         for t in terms:
             col = self.vocab.get(t)
-            df = float(self.df[col]) if col is not None and col < len(self.df) else 0.0
-            out[t] = float(np.log(1.0 + (n_alive - df + 0.5) / (df + 0.5)))
-        return out
+            out[t] = int(self.df[col]) if col is not None and col < len(self.df) else 0
+        return int(self.alive.sum()), out
 
     def search(
         self, query: str, k: int = 50, allowed: Sequence[str] | set[str] | None = None

@@ -289,10 +289,10 @@ class Library:
             )
         ]
 
-    def term_idf(self, terms: Sequence[str]) -> dict[str, float]:
-        """IDF of tokenized terms over the library's chunks (the answerability check's weights)."""
+    def term_doc_freq(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """Chunks in the library, and how many hold each tokenized term (the answerability check's weights)."""
         self.refresh_if_stale()
-        return self.bm25.idf(terms)
+        return self.bm25.doc_freq(terms)
 
     def lexical(self, query: str, k: int, paper_ids: set[str] | None = None) -> list[tuple[str, float]]:
         allowed = None

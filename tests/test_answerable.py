@@ -39,7 +39,7 @@ def test_near_domain_question_abstains_and_says_why(
     assert result.best_dense >= eng.settings.abstain_threshold, "the cosine floor alone would answer it"
     answer = eng.ask(question)
     assert answer.abstained and answer.citations == []
-    assert answer.notes == [f"Not answered: no matching passage mentions {named}."]
+    assert answer.notes == [f"Not answered: the library never mentions {named}."]
     # With the check off, the cosine floor alone answers it from the closest papers.
     assert not engine(seed_library, embedder, answerability_check=False).ask(question).abstained
 
@@ -54,3 +54,12 @@ def test_acronym_spelled_out_in_the_passages_is_supported(seed_library: Library,
 def test_off_topic_question_names_the_cosine_floor(seed_library: Library, embedder: Any) -> None:
     answer = engine(seed_library, embedder).ask("How do I bake sourdough bread at home?")
     assert answer.abstained and answer.notes == ["Not answered: no passage is close enough to the question."]
+
+
+def test_name_spelled_out_by_the_question_itself_is_supported(seed_library: Library, embedder: Any) -> None:
+    # "PIG" is in the library; "PIGA" is not, but the question defines it with words the passages hold.
+    q = "How do physics-informed Gaussians as adaptive (PIGA) meshes replace fixed grids?"
+    assert not engine(seed_library, embedder).ask(q).abstained
+    q2 = "How do physics-informed Gaussians as adaptive meshes compare with the QXR solver?"
+    answer = engine(seed_library, embedder).ask(q2)
+    assert answer.abstained and answer.notes == ["Not answered: the library never mentions QXR."]
