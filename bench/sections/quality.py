@@ -42,8 +42,12 @@ def eval_sets() -> list[EvalSet]:
 
     return [
         EvalSet("dev", "dev questions over the seed library", SEED_FILE, DEV_QUESTIONS),
-        EvalSet("scifact_train", "SciFact train claims, 2,101 abstracts", SCIFACT / "corpus.jsonl",
-                SCIFACT / "queries.jsonl"),
+        EvalSet(
+            "scifact_train",
+            "SciFact train claims, 2,101 abstracts",
+            SCIFACT / "corpus.jsonl",
+            SCIFACT / "queries.jsonl",
+        ),
     ]
 
 
@@ -97,7 +101,10 @@ def evaluate_set(es: EvalSet) -> dict[str, Any]:
         eval_s = time.perf_counter() - t0
         library.close()
     systems = {"ours": report, **report.baselines}
+    kinds = _kinds(es.questions)
     return {
+        "by_kind": {name: by_kind(rep.results, kinds) for name, rep in systems.items()},
+        "noise_ndcg": {name: noise(report.results, rep.results) for name, rep in report.baselines.items()},
         "label": es.label,
         "papers": len(papers),
         "chunks": len(texts),
@@ -106,6 +113,55 @@ def evaluate_set(es: EvalSet) -> dict[str, Any]:
         "eval_s": round(eval_s, 1),
         "systems": {name: rep.ranking_metrics() for name, rep in systems.items()},
     }
+
+
+def _kinds(path: Path) -> dict[str, tuple[str, str]]:
+    """query -> (kind, split) from the question file's optional "kind" / "split" fields."""
+    import json
+
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            obj = json.loads(line)
+            kind = obj.get("kind") or ("answerable" if obj.get("relevant") else "off-topic")
+            out[obj["query"]] = (kind, obj.get("split", "tune"))
+    return out
+
+
+def by_kind(results: list[Any], kinds: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """Set-question recall@10 (3+ relevant papers) and abstention rates, overall and on the holdout split."""
+    out: dict[str, Any] = {}
+    for split in ("all", "holdout"):
+        rows = [r for r in results if split == "all" or kinds.get(r.query, ("", "tune"))[1] == split]
+        sets = [r for r in rows if len(r.relevant) >= 3]
+        near = [r for r in rows if kinds.get(r.query, ("",))[0] == "near-domain"]
+        answerable = [r for r in rows if r.relevant]
+        tag = "" if split == "all" else "_holdout"
+        out["set_recall" + tag] = (
+            float(np.mean([len(r.relevant & {x["id"] for x in r.ranked[:10]}) / len(r.relevant) for r in sets]))
+            if sets
+            else None
+        )
+        out["set_questions" + tag] = len(sets)
+        out["near_abstain" + tag] = float(np.mean([r.abstained for r in near])) if near else None
+        out["near_questions" + tag] = len(near)
+        out["false_abstain" + tag] = float(np.mean([r.abstained for r in answerable])) if answerable else None
+    return out
+
+
+def noise(ours: list[Any], other: list[Any], resamples: int = 2000) -> dict[str, float]:
+    """Paired bootstrap over questions of ours − other nDCG@10: mean difference and its std."""
+    from assistant.evaluate import ndcg
+
+    pairs = [
+        (ndcg([x["id"] for x in a.ranked], a.relevant), ndcg([x["id"] for x in b.ranked], b.relevant))
+        for a, b in zip(ours, other, strict=True)
+        if a.relevant
+    ]
+    diff = np.array([a - b for a, b in pairs])
+    rng = np.random.default_rng(0)
+    means = diff[rng.integers(0, len(diff), (resamples, len(diff)))].mean(axis=1)
+    return {"mean": round(float(diff.mean()), 4), "std": round(float(means.std()), 4)}
 
 
 def measure(run: Run, cfg: Config) -> None:
@@ -130,6 +186,27 @@ def measure(run: Run, cfg: Config) -> None:
             f"{names[best]}, the better of it and {names[other]} at {got['systems'][other]['ndcg@10']:.4f}; "
             "same run, same texts",
         )
+        n = got["noise_ndcg"][best]
+        run.record(
+            f"quality.{es.name}.noise_ndcg",
+            n["std"],
+            f"paired bootstrap std of ours - {names[best]} nDCG@10 (mean difference {n['mean']:+.4f})",
+        )
+        kinds = got["by_kind"]
+        for key, value in kinds["ours"].items():
+            if value is None or key.endswith("questions") or key.endswith("questions_holdout"):
+                continue
+            count = kinds["ours"].get(key.replace("recall", "questions").replace("abstain", "questions"))
+            detail = f"{count} questions" if isinstance(count, int) and not key.startswith("false") else ""
+            run.record(f"quality.{es.name}.{key}", value, detail)
+        comp = {sy: kinds[sy]["set_recall"] for sy in ("bm25", "dense") if kinds[sy]["set_recall"] is not None}
+        if comp:
+            top = max(comp, key=lambda sy: comp[sy])
+            run.record(
+                f"quality.{es.name}.best_component_set_recall",
+                comp[top],
+                f"{names[top]}; " + ", ".join(f"{names[sy]} {v:.3f}" for sy, v in comp.items()),
+            )
     run.measurements["quality"] = out
     log("quality:\n" + "\n".join(table(out)))
 
@@ -147,4 +224,23 @@ def table(quality: dict[str, Any]) -> list[str]:
         s = got["systems"]
         cells = [f"{s[name][metric]:.3f}" for metric in ("ndcg@10", "mrr@10") for name in SYSTEMS]
         lines.append(f"| {got['label']} | {got['questions']} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "| set | system | set-question recall@10 (holdout) | near-domain abstention (holdout) | false abstentions |",
+        "|---|---|---|---|---|",
+    ]
+    for got in quality.values():
+        for system, k in got.get("by_kind", {}).items():
+            if all(k[x] is None for x in ("set_recall", "near_abstain")) and (
+                system != "ours" or k["false_abstain"] is None
+            ):
+                continue
+
+            def cell(a: float | None, b: float | None) -> str:
+                return "—" if a is None else f"{a:.3f}" + ("" if b is None else f" ({b:.3f})")
+
+            abstain = cell(k["near_abstain"], k["near_abstain_holdout"]) if system == "ours" else "— (no abstention)"
+            false = "—" if system != "ours" or k["false_abstain"] is None else f"{k['false_abstain']:.3f}"
+            recall = cell(k["set_recall"], k["set_recall_holdout"])
+            lines.append(f"| {got['label']} | {system} | {recall} | {abstain} | {false} |")
     return lines
