@@ -28,7 +28,14 @@ def sidebar() -> None:
             st.caption(f"Embedding model: {md_escape(engine.embed_model.rsplit('/', 1)[-1])}")
             st.caption(f"LLM: {md_escape(llm_line())}")
         with st.expander("Retrieval settings", icon=":material/tune:"):
-            st.slider("Sources per answer (k)", 1, 20, s.top_k, key=state.K_KEY)
+            st.slider(
+                "Most sources per answer (k)",
+                1,
+                20,
+                s.top_k,
+                key=state.K_KEY,
+                help="Answers use every paper above the relevance bar (PAPERS_RELEVANCE_BAR), at most k.",
+            )
             if span and span[0] < span[1]:
                 st.session_state["_year_bounds"] = span
                 st.slider("Years", span[0], span[1], span, key=state.YEARS_KEY)

@@ -131,7 +131,7 @@ def header(messages: list[dict[str, Any]]) -> None:
     active = state.describe_filters(state.filters())
     cols = st.columns([3, 1, 1], vertical_alignment="center")
     cols[0].caption(
-        f"Mode: {render.md_escape(mode)} · {state.top_k()} sources per answer"
+        f"Mode: {render.md_escape(mode)} · up to {state.top_k()} sources per answer"
         + (f" · filtered: {render.md_escape(active)}" if active else "")
     )
     cols[1].button(
