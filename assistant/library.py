@@ -16,10 +16,8 @@ the next open rebuilds it from Chroma, keeping every paper whose chunk set is co
 Opening is lazy where it can be: an embedded library whose store carries a generation answers
 `count`, `hashes`, `papers`, `filter_ids` from SQLite alone; Chroma (a second of imports) and the
 BM25 rows load on first use, so `papers list` and an unchanged re-ingest never start Chroma. A
-server library is always opened: other clients write there without our store.
-
-A library in the older three-store layout (manifest.sqlite + bm25.npz/json) opens by one rebuild
-from Chroma; see assistant/store/manifest.py.
+server library is always opened: other clients write there without our store. A library in the
+older three-store layout (manifest.sqlite + bm25.npz/json) opens by one rebuild from Chroma.
 """
 
 from __future__ import annotations
@@ -290,8 +288,7 @@ class Library:
         ]
 
     def term_doc_freq(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
-        """Chunks in the library, and how many hold each tokenized term (the answerability check's weights)."""
-        self.refresh_if_stale()
+        """Live chunks and each tokenized term's chunk count (answerability weights; read after a search)."""
         return self.bm25.doc_freq(terms)
 
     def lexical(self, query: str, k: int, paper_ids: set[str] | None = None) -> list[tuple[str, float]]:
