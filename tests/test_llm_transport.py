@@ -209,6 +209,10 @@ def test_ask_json_notes_the_sources_left_out(
     llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch, seed_library: Library
 ) -> None:
     llm_server.configure_env(monkeypatch)
+    # Five sources whatever their scores: this is about the prompt budget, not the relevance bar.
+    monkeypatch.setenv("PAPERS_TOP_K", "5")
+    monkeypatch.setenv("PAPERS_RELEVANCE_BAR", "0")
+    get_settings.cache_clear()
     data = ask_json()
     assert data["notes"] == [] and len(re.findall(r"<source n=", json.dumps(llm_server.chat_requests[-1]))) == 5
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistant.settings import get_settings
 from tests.ui_support import EVIL_PAPER, NEW_PAPER, SCRIPT, add_papers, app_test, assert_inert, jsonl_bytes, pdf_bytes
 
 LIB = "views/library.py"
@@ -47,7 +48,7 @@ def test_sidebar_shows_library_model_llm_and_retrieval_settings(seed_library) ->
     assert "46 papers" in sidebar_text()
     assert "all\\-MiniLM\\-L6\\-v2" in sidebar_text()  # Markdown-escaped
     assert "offline" in sidebar_text()
-    assert at.slider(key="retrieval_k").value == 5
+    assert at.slider(key="retrieval_k").value == get_settings().top_k
     at.text_input(key="retrieval_author").set_value("Nobody In Particular").run()
     assert "author contains" in sidebar_text()
 
