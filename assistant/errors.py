@@ -43,3 +43,7 @@ class LLMTruncated(LLMError):
         super().__init__(f"reply cut at the token limit{limit} (raise PAPERS_LLM_MAX_TOKENS)")
         self.partial = partial
         self.max_tokens = max_tokens
+
+
+class ZoteroError(IngestError):
+    """A Zotero data directory or its zotero.sqlite cannot be read (missing, corrupt, too new)."""
