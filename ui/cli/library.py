@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ui.cli.common import engine, fail, friendly, print_json
+
+if TYPE_CHECKING:
+    from assistant.engine import Engine
+    from assistant.models import IngestReport, LoadError, Paper
 
 app = typer.Typer()
 
@@ -24,13 +29,31 @@ def ingest(
     max_results: int = typer.Option(10, "--max", help="Most results for --arxiv-query."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing when the library already has papers."),
+    zotero: bool = typer.Option(
+        False, "--zotero", help="Import a Zotero library; PATHS is its data directory (default: ~/Zotero)."
+    ),
+    collections: list[str] = typer.Option(
+        None, "--collection", help="With --zotero: only this collection and its subcollections (repeatable)."
+    ),
+    tags: list[str] = typer.Option(None, "--tag", help="With --zotero: only items with this tag (repeatable)."),
+    prune: bool = typer.Option(False, "--prune", help="With --zotero: remove papers whose Zotero items are gone."),
 ) -> None:
     """Add papers to the library; unchanged papers are skipped, changed ones replaced."""
     from assistant.ingestion import exit_code
     from ingest.pipeline import load_all
 
+    if (collections or tags or prune) and not zotero:
+        fail("--collection, --tag and --prune go with --zotero")
+    if zotero and (arxiv or arxiv_query or len(paths or []) > 1):
+        fail("--zotero reads one Zotero data directory (no other files or --arxiv in the same run)")
     eng = engine()
     settings = eng.settings
+    if zotero:
+        if if_empty and eng.count() > 0:
+            typer.echo(f"library already holds {eng.count()} papers; nothing to do")
+            return
+        zotero_ingest(eng, paths[0] if paths else None, list(collections or []), list(tags or []), prune, as_json)
+        return
     extra: list[Any] = []
     if arxiv or arxiv_query:
         from ingest.sources.arxiv import fetch_arxiv
@@ -44,31 +67,81 @@ def ingest(
     if if_empty and eng.count() > 0:
         typer.echo(f"library already holds {eng.count()} papers; nothing to do")
         return
-    records = load_all(targets, settings, extra)
-    if as_json or not sys.stderr.isatty():
-        report = eng.ingest(records)
-    else:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("reading", total=None)
-
-            def progress(done: int, total: int, stage: str) -> None:
-                bar.update(task, completed=done, total=total or None, description=stage)
-
-            report = eng.ingest(records, progress=progress)
+    report = write_records(eng, load_all(targets, settings, extra), as_json)
     if as_json:
         print_json(report.public())
     else:
-        typer.echo(
-            f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-            f"failed {report.failed} ({report.seconds:.1f}s)"
+        echo_report(report)
+    raise typer.Exit(exit_code(report))
+
+
+def write_records(eng: Engine, records: Iterable[Paper | LoadError], as_json: bool) -> IngestReport:
+    """`Engine.ingest`, with a progress bar on a terminal."""
+    if as_json or not sys.stderr.isatty():
+        return eng.ingest(records)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("reading", total=None)
+
+        def progress(done: int, total: int, stage: str) -> None:
+            bar.update(task, completed=done, total=total or None, description=stage)
+
+        return eng.ingest(records, progress=progress)
+
+
+def echo_report(report: IngestReport) -> None:
+    typer.echo(
+        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"failed {report.failed} ({report.seconds:.1f}s)"
+    )
+    for err in report.errors:
+        typer.echo(f"  {err}", err=True)
+
+
+def zotero_ingest(
+    eng: Engine, data_dir: Path | None, collections: list[str], tags: list[str], prune: bool, as_json: bool
+) -> None:
+    """`papers ingest --zotero [DATA_DIR]`: a sync; papers whose items left Zotero go only with --prune."""
+    from assistant.ingestion import exit_code
+    from ingest.sources.zotero import SKIPPED, default_data_dir, load_zotero, stale_ids
+
+    got = load_zotero(data_dir or default_data_dir(), eng.settings, collections, tags)
+    report = write_records(eng, got.records, as_json)
+    stale = stale_ids(eng.papers(), got.live)
+    gone = eng.papers(stale)
+    removed = eng.remove(stale) if prune and stale else []
+    if as_json:
+        print_json(
+            {
+                **report.public(),
+                "zotero": {
+                    "database": str(got.database),
+                    "items": got.read,
+                    "selected": got.selected,
+                    "skipped": got.skipped,
+                    "warnings": got.warnings,
+                    "would_remove": [] if prune else stale,
+                    "removed": removed,
+                },
+            }
         )
-        for err in report.errors:
-            typer.echo(f"  {err}", err=True)
+        raise typer.Exit(exit_code(report))
+    echo_report(report)
+    skipped = ", ".join(f"{got.skipped[k]} {k.replace('_', ' ')}" for k in SKIPPED)
+    chosen = f"{got.selected} of {got.read}" if got.selected != got.read else f"{got.read}"
+    typer.echo(f"zotero: {chosen} items from {got.database}; skipped {skipped}")
+    for warning in got.warnings:
+        typer.echo(f"  warning: {warning}", err=True)
+    for p in gone:
+        verb = "removed" if p.id in removed else "would remove (use --prune)"
+        typer.echo(f"{verb}: {p.id}  {p.title[:80]}  (gone from Zotero as {p.source})")
     raise typer.Exit(exit_code(report))
 
 
