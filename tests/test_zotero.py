@@ -223,3 +223,22 @@ def test_the_fixture_script_rebuilds_the_committed_fixture(tmp_path: Path) -> No
     rebuilt = [json.loads(r.model_dump_json()) for r in load_zotero(built.parent, settings).records]
     committed = [json.loads(r.model_dump_json()) for r in load_zotero(FIXTURE, settings).records]
     assert rebuilt == committed
+
+
+def test_linked_files_absolute_are_read_relative_are_a_warning(tmp_path: Path) -> None:
+    zdir = _copy(tmp_path)
+    pdf = zdir / "storage" / "PDFA0001" / "sparse-retrieval.pdf"
+    linked = tmp_path / "elsewhere.pdf"
+    shutil.copyfile(pdf, linked)
+    key = "(SELECT itemID FROM items WHERE key='{}')"
+    _sql(
+        zdir,
+        f"UPDATE itemAttachments SET linkMode=2, path='{linked}' WHERE itemID={key.format('PDFM0002')}",
+        f"UPDATE itemAttachments SET linkMode=2, path='attachments:papers/a.pdf' WHERE itemID={key.format('PDFA0001')}",
+    )
+    got = load_zotero(zdir, get_settings())
+    by_key = {r.source: r for r in got.records}
+    conf = by_key["zotero:CONF0002"]
+    assert "quokka calibration protocol" in conf.full_text  # type: ignore[union-attr]
+    assert "quokka" not in by_key["zotero:JRNL0001"].full_text  # type: ignore[union-attr]
+    assert len(got.warnings) == 1 and "papers/a.pdf" in got.warnings[0] and "base directory" in got.warnings[0]

@@ -387,6 +387,11 @@ def load_zotero(
         for att in item.attachments:
             path = attachment_file(data_dir, att)
             if path is None:
+                if att.path.startswith("attachments:"):
+                    warnings.append(
+                        f"{SOURCE_PREFIX}{item.key} ({item.title[:60]}): linked file {att.path[12:]} is relative to "
+                        "Zotero's base directory, which is not known here; metadata ingested without its text"
+                    )
                 continue
             got = read_pdf(path, settings)
             if isinstance(got, Paper):

@@ -115,7 +115,7 @@ def zotero_ingest(
     got = load_zotero(data_dir or default_data_dir(), eng.settings, collections, tags)
     report = write_records(eng, got.records, as_json)
     stale = stale_ids(eng.papers(), got.live)
-    gone = eng.papers(stale)
+    gone = sorted(eng.papers(stale), key=lambda p: p.id)
     removed = eng.remove(stale) if prune and stale else []
     if as_json:
         print_json(
