@@ -29,6 +29,18 @@ def _bib(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
     return load_bibtex(path, settings.max_paper_chars)
 
 
+def _json(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
+    from ingest.sources.csl import load_json
+
+    return load_json(path, settings.max_paper_chars)  # CSL-JSON by content, else a JSON array
+
+
+def _ris(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
+    from ingest.sources.ris import load_ris
+
+    return load_ris(path, settings.max_paper_chars)
+
+
 def _pdf(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
     from ingest.sources.pdf import load_pdf
 
@@ -38,10 +50,11 @@ def _pdf(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
 LOADERS: dict[str, Loader] = {
     ".jsonl": _jsonl,
     ".ndjson": _jsonl,
-    ".json": _jsonl,
+    ".json": _json,
     ".csv": _csv,
     ".bib": _bib,
     ".bibtex": _bib,
+    ".ris": _ris,
     ".pdf": _pdf,
 }
 

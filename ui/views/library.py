@@ -16,7 +16,7 @@ from assistant.errors import PapersError
 from assistant.models import IngestReport, LoadError, Paper
 from ui import render, state
 
-UPLOAD_TYPES = ["jsonl", "ndjson", "json", "csv", "bib", "bibtex", "pdf"]
+UPLOAD_TYPES = ["jsonl", "ndjson", "json", "csv", "bib", "bibtex", "ris", "pdf"]
 RESULTS_KEY = "upload_results"
 TABLE_KEY = "library_table"
 
@@ -159,7 +159,7 @@ def upload(engine: Engine) -> None:
     st.subheader("Add papers")
     with st.form("upload_form", clear_on_submit=True, border=False):
         files = st.file_uploader(
-            "JSONL, CSV, BibTeX or PDF files (several at once)",
+            "JSONL, CSV, BibTeX, RIS, CSL-JSON or PDF files (several at once)",
             type=UPLOAD_TYPES,
             accept_multiple_files=True,
         )
