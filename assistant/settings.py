@@ -171,6 +171,31 @@ class Settings(BaseSettings):
     arxiv_timeout_s: float = Field(30.0, gt=0, description="Timeout of one arXiv API request in seconds.")
     arxiv_retries: int = Field(2, ge=0, description="Retries of a failed arXiv API request (3 s apart).")
 
+    # --- metadata enrichment (off by default) ---------------------------------
+    enrich: bool = Field(
+        False, description="Fill missing authors/year/venue/abstract by DOI (Crossref, OpenAlex) or arXiv id at ingest."
+    )
+    enrich_mailto: str = Field("", description="Contact address sent to Crossref/OpenAlex (their 'polite pool').")
+    crossref_api_url: str = Field("https://api.crossref.org", description="Crossref REST API base URL.")
+    openalex_api_url: str = Field("https://api.openalex.org", description="OpenAlex API base URL.")
+    enrich_timeout_s: float = Field(15.0, gt=0, description="Timeout of one enrichment request in seconds.")
+    enrich_retries: int = Field(2, ge=0, description="Retries of a failed enrichment request (with back-off).")
+    enrich_rate_per_s: float = Field(
+        5.0, gt=0, description="Most enrichment requests per second to one service (a polite client)."
+    )
+
+    # --- watched folders -------------------------------------------------------
+    watch: str = Field(
+        "",
+        description=(
+            "Folders (os.pathsep-separated) that `make run` watches: new or changed PDFs and bibliography files "
+            "are ingested as they land, papers whose file was deleted are removed (`papers watch DIR...`)."
+        ),
+    )
+    watch_debounce_s: float = Field(
+        2.0, gt=0, description="Quiet time a file must keep (size and mtime unchanged) before it is read."
+    )
+
     @field_validator("chroma_url")
     @classmethod
     def _strip_url(cls, v: str) -> str:
