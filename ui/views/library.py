@@ -18,6 +18,7 @@ from ui import render, state
 
 UPLOAD_TYPES = ["jsonl", "ndjson", "json", "csv", "bib", "bibtex", "ris", "pdf"]
 RESULTS_KEY = "upload_results"
+ZOTERO_KEY = "zotero_result"
 TABLE_KEY = "library_table"
 
 
@@ -191,6 +192,57 @@ def upload(engine: Engine) -> None:
         )
 
 
+def zotero(engine: Engine) -> None:
+    """Import or re-sync a Zotero library (read-only copy of zotero.sqlite; unchanged items embed nothing)."""
+    from ingest.sources.zotero import default_data_dir
+    from ingest.zotero_sync import sync_zotero
+
+    st.subheader("Import from Zotero")
+    with st.form("zotero_form", border=False):
+        folder = st.text_input("Zotero data directory", value=str(default_data_dir()), key="zotero_dir")
+        cols = st.columns(2)
+        collection = cols[0].text_input("Collection (optional, with its subcollections)", key="zotero_collection")
+        tag = cols[1].text_input("Tag (optional)", key="zotero_tag")
+        prune = st.checkbox("Also remove papers whose Zotero item was deleted", key="zotero_prune")
+        go = st.form_submit_button("Import from Zotero", icon=":material/sync:")
+    if go:
+        try:
+            with st.spinner("Reading Zotero…"):
+                done = sync_zotero(
+                    engine,
+                    Path(folder.strip() or str(default_data_dir())).expanduser(),
+                    [collection.strip()] if collection.strip() else [],
+                    [tag.strip()] if tag.strip() else [],
+                    prune,
+                )
+        except PapersError as exc:
+            st.session_state[ZOTERO_KEY] = {"error": str(exc)}
+        else:
+            r = done.report
+            st.session_state[ZOTERO_KEY] = {
+                "line": (
+                    f"Zotero: {done.read.selected} items · added {r.added}, updated {r.updated}, unchanged "
+                    f"{r.unchanged}, failed {r.failed} · skipped {done.skipped_line()}"
+                ),
+                "problems": [*r.errors, *done.read.warnings],
+                "gone": [(p.id, p.title) for p in done.gone],
+                "removed": done.removed,
+            }
+        st.rerun()
+    got = st.session_state.get(ZOTERO_KEY)
+    if not got:
+        return
+    if "error" in got:
+        st.error(render.md_escape(got["error"]), icon=":material/error:")
+        return
+    st.success(render.md_escape(got["line"]), icon=":material/check:")
+    for problem in got["problems"]:
+        st.warning(render.md_escape(str(problem)))
+    if got["gone"]:
+        verb = "Removed" if got["removed"] else "Gone from Zotero (tick the box above to remove them)"
+        st.caption(verb + ": " + "; ".join(render.md_escape(f"{pid} {title[:60]}") for pid, title in got["gone"]))
+
+
 st.title("Library")
 with state.friendly():
     engine = state.engine()
@@ -207,3 +259,5 @@ selected = table(papers, chunk_counts)
 delete(engine, selected)
 st.divider()
 upload(engine)
+st.divider()
+zotero(engine)
