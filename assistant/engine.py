@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import LLMError
+from assistant.errors import LLMError, PapersError
 from assistant.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -224,6 +224,17 @@ class Engine:
         from assistant.ingestion import add_records
 
         return add_records(items, self.library, lambda: self.embedder, self.settings, progress)
+
+    def edit_paper(self, paper_id: str, **fields: Any) -> Paper:
+        """Fix a paper's title, authors or year by hand; the edit survives re-ingest of its source."""
+        from assistant.edits import clean_edit, with_edit
+
+        found = self.library.papers([paper_id])
+        if not found:
+            raise PapersError(f"not in the library: {paper_id}")
+        edited = with_edit(found[0], clean_edit(fields))
+        self.ingest([edited])
+        return self.library.papers([paper_id])[0]
 
     def papers(self, ids: Iterable[str] | None = None) -> list[Paper]:
         return self.library.papers(ids)

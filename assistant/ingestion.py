@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from assistant.chunking import chunk_paper
+from assistant.edits import apply_edits
 from assistant.embeddings import Embedder, embedding_text
 from assistant.library import Library
 from assistant.models import Chunk, IngestReport, LoadError, Paper
@@ -87,6 +88,7 @@ def write_papers(
     report = report or IngestReport()
     t0 = time.perf_counter()
     known = library.hashes()
+    papers = apply_edits(papers, library)  # the user's fixed titles/authors/years outlive a re-ingest
     todo: list[Paper] = []
     for p in papers:
         old = known.get(p.id)
