@@ -48,7 +48,7 @@ def test_an_edit_survives_reingest_of_the_unchanged_and_the_changed_file(tmp_pat
     assert again["unchanged"] == 1 and again["updated"] == 0, "the unchanged file embeds nothing"
     assert Engine(get_settings()).papers(["p1"])[0].title == "Attention Is All You Need"
 
-    _write(src, abstract=RECORD["abstract"] + " Revised.", year=2017)
+    _write(src, abstract=str(RECORD["abstract"]) + " Revised.", year=2017)
     changed = _ingest(src)
     assert changed["updated"] == 1
     (p,) = Engine(get_settings()).papers(["p1"])
