@@ -28,7 +28,7 @@ def test_library_table_search_and_sidebar(seed_library) -> None:  # type: ignore
     assert int(_metric(at, "Chunks")) == seed_library.chunk_count()
     table = at.dataframe(key="library_table").value
     assert len(table) == 46
-    assert list(table.columns[:5]) == ["title", "authors", "year", "source", "chunks"]
+    assert list(table.columns[:6]) == ["title", "authors", "year", "source", "metadata", "chunks"]
     assert set(table["id"]) == {p.id for p in seed_library.papers()}
     assert set(table["source"]) == {"seed.jsonl"}
 

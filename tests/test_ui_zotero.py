@@ -1,4 +1,4 @@
-"""The Library page's Zotero import: the same sync as `papers ingest --zotero`, through the page."""
+"""The Library page's Zotero import (the same sync as `papers ingest --zotero`) and its metadata edits."""
 
 from __future__ import annotations
 
@@ -59,3 +59,26 @@ def test_a_folder_without_zotero_is_one_error_line(tmp_path: Path) -> None:
     at = _run_import(app_test("views/library.py"), tmp_path / "nowhere")
     (err,) = at.error
     assert plain(err.value).endswith("nowhere: no such Zotero data directory") and "\n" not in err.value
+
+
+def test_edit_one_selected_paper_on_the_library_page(seed_library) -> None:  # type: ignore[no-untyped-def]
+    at = app_test("views/library.py")
+    table = at.dataframe(key="library_table").value
+    assert set(table["metadata"]) == {"file"}, "seed papers: metadata from the bundled file"
+    pid = table.iloc[2]["id"]
+    at.session_state["library_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    at.run()
+    at.text_input(key="edit_title").set_value("A Title Fixed By Hand")
+    at.text_area(key="edit_authors").set_value("Ada Lovelace\nAlan Turing")
+    at.text_input(key="edit_year").set_value("1950")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception, at.exception
+    assert any("Saved your edit" in plain(s.value) for s in at.success)
+    seed_library.refresh_if_stale()
+    (p,) = seed_library.papers([pid])
+    assert (p.title, p.authors, p.year) == ("A Title Fixed By Hand", ["Ada Lovelace", "Alan Turing"], 1950)
+    row = at.dataframe(key="library_table").value.set_index("id").loc[pid]
+    assert row["metadata"] == "file + edited (title, authors, year)" and row["title"] == "A Title Fixed By Hand"
+    at.text_input(key="edit_year").set_value("soon")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert any("year: 'soon' is not a year" in plain(e.value) for e in at.error)

@@ -109,8 +109,12 @@ def table(papers: list[Paper], chunks: dict[str, int]) -> list[str]:
     query = st.text_input(
         "Search the library", placeholder="title, author, id or tag", key="library_search"
     ).strip().lower()
-    rows = [render.paper_row(p, chunks.get(p.id)) for p in papers if _matches(p, query)]
-    df = pd.DataFrame(rows, columns=["title", "authors", "year", "source", "chunks", "id", "url"])
+    rows = [
+        {**render.paper_row(p, chunks.get(p.id)), "metadata": metadata_source(p)}
+        for p in papers
+        if _matches(p, query)
+    ]
+    df = pd.DataFrame(rows, columns=["title", "authors", "year", "source", "metadata", "chunks", "id", "url"])
     st.caption(f"{len(rows)} of {len(papers)} papers · click a column header to sort, tick rows to select")
     event = st.dataframe(
         df,
@@ -125,6 +129,7 @@ def table(papers: list[Paper], chunks: dict[str, int]) -> list[str]:
             "authors": st.column_config.TextColumn("Authors", width="medium"),
             "year": st.column_config.NumberColumn("Year", format="%d", width="small"),
             "source": st.column_config.TextColumn("Source", width="small"),
+            "metadata": st.column_config.TextColumn("Metadata from", width="small"),
             "chunks": st.column_config.NumberColumn("Chunks", width="small"),
             "id": st.column_config.TextColumn("Id", width="small"),
             "url": st.column_config.LinkColumn("Link", display_text="open", width="small"),
@@ -132,6 +137,60 @@ def table(papers: list[Paper], chunks: dict[str, int]) -> list[str]:
     )
     selected = getattr(getattr(event, "selection", None), "rows", None) or []
     return [str(df.iloc[i]["id"]) for i in selected if 0 <= i < len(df)]
+
+
+def metadata_source(p: Paper) -> str:
+    """Where the metadata shown came from: Zotero, arXiv, a PDF's own pages, a bibliography file; then
+    whether an online lookup filled gaps (enriched:*) and whether the user fixed fields by hand."""
+    from assistant.edits import edited_fields
+
+    if p.source.startswith("zotero:"):
+        base = "Zotero"
+    elif p.source.startswith("arxiv:"):
+        base = "arXiv"
+    elif render.source_kind(p.source) == "pdf":
+        base = "PDF"
+    else:
+        base = "file"
+    if any(t.startswith("enriched:") for t in p.tags):
+        base += " + enriched"
+    fixed = edited_fields(p)
+    return base + (f" + edited ({', '.join(fixed)})" if fixed else "")
+
+
+def edit(engine: Engine, papers: list[Paper], ids: list[str]) -> None:
+    """Fix one selected paper's title, authors or year; the edit survives re-ingest of its source."""
+    found = [p for p in papers if p.id in ids]
+    with st.popover("Edit selected", icon=":material/edit:", disabled=len(found) != 1):
+        if len(found) != 1:
+            st.write("Select one paper to edit.")
+            return
+        p = found[0]
+        with st.form(f"edit_{p.id}", border=False):
+            title = st.text_input("Title", value=p.title, key="edit_title")
+            authors = st.text_area("Authors, one per line", value="\n".join(p.authors), key="edit_authors")
+            year = st.text_input("Year", value=str(p.year or ""), key="edit_year")
+            saved = st.form_submit_button("Save", type="primary")
+        if saved:
+            fields: dict[str, Any] = {}
+            if title != p.title:
+                fields["title"] = title
+            new_authors = [a.strip() for a in authors.splitlines() if a.strip()]
+            if new_authors != p.authors:
+                fields["authors"] = new_authors
+            if year.strip() != str(p.year or ""):
+                fields["year"] = year.strip() or None
+            if not fields:
+                st.info("Nothing changed.")
+                return
+            try:
+                with st.spinner("Saving…"):
+                    engine.edit_paper(p.id, **fields)
+            except PapersError as exc:
+                st.error(render.md_escape(str(exc)), icon=":material/error:")
+                return
+            st.session_state["deleted_note"] = f"Saved your edit of {p.id} ({', '.join(fields)})."
+            st.rerun()
 
 
 def _matches(p: Paper, query: str) -> bool:
@@ -256,7 +315,11 @@ stats(papers, sum(chunk_counts.values()))
 if not papers:
     st.info("The library is empty: add files below, or run `papers ingest` for the seed corpus.")
 selected = table(papers, chunk_counts)
-delete(engine, selected)
+cols = st.columns(2)
+with cols[0]:
+    delete(engine, selected)
+with cols[1]:
+    edit(engine, papers, selected)
 st.divider()
 upload(engine)
 st.divider()
