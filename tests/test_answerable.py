@@ -63,3 +63,14 @@ def test_name_spelled_out_by_the_question_itself_is_supported(seed_library: Libr
     q2 = "How do physics-informed Gaussians as adaptive meshes compare with the QXR solver?"
     answer = engine(seed_library, embedder).ask(q2)
     assert answer.abstained and answer.notes == ["Not answered: the library never mentions QXR."]
+
+
+def test_llm_mode_is_gated_by_the_same_check(
+    llm_server: Any, monkeypatch: pytest.MonkeyPatch, seed_library: Library, embedder: Any
+) -> None:
+    llm_server.configure_env(monkeypatch)
+    get_settings.cache_clear()
+    answer = engine(seed_library, embedder).ask("How does BERT masked language model pretraining work?")
+    assert answer.abstained and answer.mode == "llm" and answer.citations == []
+    assert answer.notes == ["Not answered: the library never mentions BERT."]
+    assert llm_server.chat_requests == [], "the model is not asked about what the library never mentions"
