@@ -1,4 +1,4 @@
-"""`papers ingest | list | remove | stats | reindex | export | import`: keeping the library."""
+"""`papers ingest | enrich | list | remove | stats | reindex | export | import`: keeping the library."""
 
 from __future__ import annotations
 
@@ -67,11 +67,19 @@ def ingest(
     if if_empty and eng.count() > 0:
         typer.echo(f"library already holds {eng.count()} papers; nothing to do")
         return
-    report = write_records(eng, load_all(targets, settings, extra), as_json)
+    records: Iterable[Paper | LoadError] = load_all(targets, settings, extra)
+    enriched = None
+    if settings.enrich:  # PAPERS_ENRICH=1; off, ingest.enrich (and httpx) is never imported
+        from ingest.enrich import EnrichStats, enrich_records
+
+        records = enrich_records(records, settings, enriched := EnrichStats())
+    report = write_records(eng, records, as_json)
     if as_json:
         print_json(report.public())
     else:
         echo_report(report)
+    if enriched is not None:
+        typer.echo(enriched.summary(), err=True)
     raise typer.Exit(exit_code(report))
 
 
@@ -143,6 +151,54 @@ def zotero_ingest(
         verb = "removed" if p.id in removed else "would remove (use --prune)"
         typer.echo(f"{verb}: {p.id}  {p.title[:80]}  (gone from Zotero as {p.source})")
     raise typer.Exit(exit_code(report))
+
+
+@app.command()
+@friendly
+def enrich(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be filled; change nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Fill missing authors/year/venue/abstract of the library's papers by DOI (Crossref, OpenAlex) or arXiv id."""
+    from assistant.ingestion import exit_code
+    from ingest.enrich import Enricher
+
+    eng = engine(check_model=not dry_run)  # writing re-embeds: the library's model must be the configured one
+    changed: list[Paper] = []
+    skipped: list[str] = []  # PDFs: the library keeps no body text to re-ingest them with
+    with Enricher(eng.settings) as enricher:
+        for paper in eng.papers():
+            new = enricher.enrich(paper)
+            if new is paper:
+                continue
+            if paper.source.lower().endswith(".pdf"):
+                skipped.append(paper.id)
+            else:
+                changed.append(new)
+    stats = enricher.stats
+    report = None if dry_run or not changed else write_records(eng, changed, as_json)
+    if as_json:
+        print_json(
+            {
+                "filled": stats.filled,
+                "not_found": stats.not_found,
+                "unreachable": stats.unreachable,
+                "dry_run": dry_run,
+                "changes": [{"id": i, "fields": f, "from": s} for i, f, s in stats.changes],
+                "skipped_pdf": skipped,
+                **({"report": report.public()} if report is not None else {}),
+            }
+        )
+    else:
+        verb = "would fill" if dry_run else "filled"
+        for paper_id, fields, services in stats.changes:
+            note = "  (a PDF: re-ingest its file with PAPERS_ENRICH=1)" if paper_id in skipped else ""
+            typer.echo(f"{verb} {paper_id}: {', '.join(fields)} (from {', '.join(services)}){note}")
+        if report is not None:
+            echo_report(report)
+        typer.echo(stats.summary())
+    if report is not None:
+        raise typer.Exit(exit_code(report))
 
 
 @app.command("list")
