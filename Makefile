@@ -28,8 +28,14 @@ system-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# With PAPERS_WATCH set, `papers watch` keeps those folders ingested alongside the app and stops with it.
 run: install
 	$(BIN)/papers ingest --if-empty
+	@if [ -n "$$PAPERS_WATCH" ]; then \
+		$(BIN)/papers watch & watcher=$$!; \
+		trap 'kill $$watcher 2>/dev/null; wait $$watcher 2>/dev/null' EXIT; \
+		trap 'exit 130' INT TERM; \
+	fi; \
 	$(BIN)/streamlit run ui/app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
 test: install system-deps
