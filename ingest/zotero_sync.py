@@ -23,6 +23,7 @@ class ZoteroSync:
     report: IngestReport
     gone: list[Paper]  # papers whose item left Zotero (removed when `prune`)
     removed: list[str] = field(default_factory=list)
+    enrichment: str = ""  # the enrichment summary line when PAPERS_ENRICH is on
 
     def skipped_line(self) -> str:
         return ", ".join(f"{self.read.skipped[k]} {k.replace('_', ' ')}" for k in SKIPPED)
@@ -50,8 +51,14 @@ def sync_zotero(
 ) -> ZoteroSync:
     """Import (or re-sync) a Zotero data directory into the library. `write` lets a face show progress."""
     got = load_zotero(data_dir or default_data_dir(), engine.settings, collections, tags)
-    report = write(engine, got.records) if write is not None else engine.ingest(got.records)
+    records: list[Any] = got.records
+    stats = None
+    if engine.settings.enrich:  # fills what Zotero left empty; off, ingest.enrich is never imported
+        from ingest.enrich import EnrichStats, enrich_records
+
+        records = list(enrich_records(records, engine.settings, stats := EnrichStats()))
+    report = write(engine, records) if write is not None else engine.ingest(records)
     stale = stale_ids(engine.papers(), got.live)
     gone = sorted(engine.papers(stale), key=lambda p: p.id)
     removed = engine.remove(stale) if prune and stale else []
-    return ZoteroSync(got, report, gone, removed)
+    return ZoteroSync(got, report, gone, removed, stats.summary() if stats is not None else "")

@@ -118,37 +118,25 @@ def zotero_ingest(
 ) -> None:
     """`papers ingest --zotero [DATA_DIR]`: a sync; papers whose items left Zotero go only with --prune."""
     from assistant.ingestion import exit_code
-    from ingest.sources.zotero import SKIPPED, default_data_dir, load_zotero, stale_ids
+    from ingest.zotero_sync import sync_zotero
 
-    got = load_zotero(data_dir or default_data_dir(), eng.settings, collections, tags)
-    report = write_records(eng, got.records, as_json)
-    stale = stale_ids(eng.papers(), got.live)
-    gone = sorted(eng.papers(stale), key=lambda p: p.id)
-    removed = eng.remove(stale) if prune and stale else []
+    done = sync_zotero(
+        eng, data_dir, collections, tags, prune, write=lambda e, records: write_records(e, records, as_json)
+    )
+    report = done.report
+    if done.enrichment:
+        typer.echo(done.enrichment, err=True)
     if as_json:
-        print_json(
-            {
-                **report.public(),
-                "zotero": {
-                    "database": str(got.database),
-                    "items": got.read,
-                    "selected": got.selected,
-                    "skipped": got.skipped,
-                    "warnings": got.warnings,
-                    "would_remove": [] if prune else stale,
-                    "removed": removed,
-                },
-            }
-        )
+        print_json({**report.public(), "zotero": done.public()})
         raise typer.Exit(exit_code(report))
     echo_report(report)
-    skipped = ", ".join(f"{got.skipped[k]} {k.replace('_', ' ')}" for k in SKIPPED)
+    got = done.read
     chosen = f"{got.selected} of {got.read}" if got.selected != got.read else f"{got.read}"
-    typer.echo(f"zotero: {chosen} items from {got.database}; skipped {skipped}")
+    typer.echo(f"zotero: {chosen} items from {got.database}; skipped {done.skipped_line()}")
     for warning in got.warnings:
         typer.echo(f"  warning: {warning}", err=True)
-    for p in gone:
-        verb = "removed" if p.id in removed else "would remove (use --prune)"
+    for p in done.gone:
+        verb = "removed" if p.id in done.removed else "would remove (use --prune)"
         typer.echo(f"{verb}: {p.id}  {p.title[:80]}  (gone from Zotero as {p.source})")
     raise typer.Exit(exit_code(report))
 
