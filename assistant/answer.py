@@ -31,6 +31,7 @@ from assistant.citations import (
     finalize_reply,
     format_sources,
     number_sources,
+    section_of,
     strip_markers,
 )
 from assistant.errors import LLMError, LLMTruncated
@@ -283,7 +284,7 @@ class Answerer:
         for pid, n in numbers.items():
             hit = by_id[pid]
             chunk_text = next((e.text for e in hit.evidence if e.chunk_id == chunk_of[pid]), hit.paper.abstract)
-            citations.append(Source(n, hit.paper, chunk_text, chunk_of[pid]).citation())
+            citations.append(Source(n, hit.paper, chunk_text, chunk_of[pid], section_of(hit, chunk_of[pid])).citation())
         text, _ = finalize(text, [Source(c.n, by_id[c.id].paper, c.text) for c in citations])
         return text, citations
 

@@ -33,6 +33,7 @@ class Source:
     paper: Paper
     text: str
     chunk_id: str = ""
+    section: str = ""  # the chunk's section heading; "abstract" and other pseudo-sections are not shown
 
     def citation(self, text: str | None = None) -> Citation:
         return Citation(
@@ -43,11 +44,25 @@ class Source:
             url=self.paper.url,
             authors=list(self.paper.authors),
             year=self.paper.year,
+            section=shown_section(self.section),
         )
 
     def reference(self) -> Reference:
         p = self.paper
         return Reference(n=self.n, id=p.id, title=p.title, authors=list(p.authors), year=p.year, url=p.url)
+
+
+_PSEUDO_SECTIONS = {"", "abstract", "title", "text"}
+
+
+def shown_section(heading: str) -> str:
+    """A chunk's section as a citation shows it: a real heading ("3.2 Attention"), never a pseudo one."""
+    heading = " ".join(heading.split())
+    return "" if heading.lower() in _PSEUDO_SECTIONS else heading[:120]
+
+
+def section_of(hit: PaperHit, chunk_id: str) -> str:
+    return next((e.section for e in hit.evidence if e.chunk_id == chunk_id), "")
 
 
 def number_sources(hits: Sequence[PaperHit]) -> list[Source]:
@@ -56,7 +71,7 @@ def number_sources(hits: Sequence[PaperHit]) -> list[Source]:
     for hit in hits:
         ev = hit.evidence[0] if hit.evidence else None
         text = ev.text if ev else hit.paper.abstract
-        out.append(Source(len(out) + 1, hit.paper, text, ev.chunk_id if ev else ""))
+        out.append(Source(len(out) + 1, hit.paper, text, ev.chunk_id if ev else "", ev.section if ev else ""))
     return out
 
 
@@ -168,9 +183,7 @@ _HTML_NAMES = (
 )
 # Known HTML elements and custom elements (with a dash); any other "<word" is escaped, not removed,
 # so prose such as "x<y and y>z" survives.
-_TAG = re.compile(
-    rf"</?\s*(?:(?:{_HTML_NAMES})\b|[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9-]*)(?:[^<>]*)?/?>", re.IGNORECASE
-)
+_TAG = re.compile(rf"</?\s*(?:(?:{_HTML_NAMES})\b|[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9-]*)(?:[^<>]*)?/?>", re.IGNORECASE)
 _BARE_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\ue000-\uf8ff]+", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _SCHEME_URL = re.compile(r"\b(?:javascript|data|vbscript):[^\s\ue000-\uf8ff]*", re.IGNORECASE)

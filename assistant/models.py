@@ -21,6 +21,17 @@ class Section(BaseModel):
     text: str
 
 
+class BibReference(BaseModel):
+    """One entry of a paper's own reference list (parsed from a PDF)."""
+
+    text: str = Field("", description="The entry as printed, joined into one line.")
+    title: str = ""
+    authors: list[str] = Field(default_factory=list)
+    year: int | None = None
+    doi: str = ""
+    arxiv_id: str = ""
+
+
 class Paper(BaseModel):
     """One paper as the library knows it. `id` is stable across re-ingests."""
 
@@ -36,6 +47,7 @@ class Paper(BaseModel):
     venue: str = ""
     tags: list[str] = Field(default_factory=list)
     source: str = Field("", description="Where it came from: file:line, arxiv:ID, seed:line.")
+    references: list[BibReference] = Field(default_factory=list, description="The paper's reference list (PDFs).")
 
     @property
     def full_text(self) -> str:
@@ -44,7 +56,8 @@ class Paper(BaseModel):
 
     def content_hash(self) -> str:
         """Hash of everything that ends up in the library (source location excluded on purpose)."""
-        payload = self.model_dump(exclude={"source"})
+        # No references, no key: the hash of a paper without them is what it was before the field.
+        payload = self.model_dump(exclude={"source"} if self.references else {"source", "references"})
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
@@ -129,6 +142,7 @@ class Citation(BaseModel):
     url: str = ""
     authors: list[str] = Field(default_factory=list)
     year: int | None = None
+    section: str = Field("", description="The heading of the section the cited text is from (PDFs).")
 
 
 class Answer(BaseModel):
@@ -156,7 +170,16 @@ class Answer(BaseModel):
             "fallback_reason": self.fallback_reason,
             "truncated": self.truncated,
             "notes": list(self.notes),
-            "citations": [{"n": c.n, "id": c.id, "title": c.title, "text": c.text} for c in self.citations],
+            "citations": [
+                {
+                    "n": c.n,
+                    "id": c.id,
+                    "title": c.title,
+                    "text": c.text,
+                    **({"section": c.section} if c.section else {}),
+                }
+                for c in self.citations
+            ],
         }
 
 

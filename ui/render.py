@@ -73,8 +73,14 @@ def paper_header(title: str, authors: Iterable[str], year: int | None, url: str 
 def source_body(citation: Citation, key: str) -> None:
     """Inside a source expander: metadata, then the exact chunk text as plain text."""
     paper_header(citation.title, citation.authors, citation.year, citation.url, key)
-    st.caption(f"Paper id: {md_escape(citation.id)} · exact text used:")
+    where = f" · {md_escape(section_label(citation.section))}" if citation.section else ""
+    st.caption(f"Paper id: {md_escape(citation.id)}{where} · exact text used:")
     plain(citation.text)
+
+
+def section_label(section: str) -> str:
+    """A cited section as shown: "§3.2 Attention" (unescaped)."""
+    return f"§{short(section, 100)}" if section.strip() else ""
 
 
 def paper_row(p: Paper, chunks: int | None = None) -> dict[str, object]:
@@ -132,6 +138,7 @@ def conversation_markdown(turns: list[dict[str, object]]) -> str:
                 meta = md_escape(byline(c.authors, c.year))
                 link = safe_url(c.url)
                 ref = f"[{c.n}] **{md_escape(c.title)}**" + (f". {meta}" if meta else "")
+                ref += f", {md_escape(section_label(c.section))}" if c.section else ""
                 ref += f". <{link.replace('<', '%3C').replace('>', '%3E')}>" if link else ""
                 out += [ref, ""]
                 quoted = "\n".join("> " + md_escape(line) if line.strip() else ">" for line in c.text.splitlines())

@@ -19,6 +19,8 @@ from typing import Any
 
 from assistant.models import LoadError, Paper, Section, make_paper_id
 from assistant.settings import Settings
+from ingest.sources import pdf_meta
+from ingest.sources.pdf_refs import parse_references
 
 WORKER = Path(__file__).resolve().with_name("pdf_worker.py")
 
@@ -59,17 +61,23 @@ def fields_to_paper(path: Path, fields: dict[str, Any]) -> Paper:
     title = fields["title"] or path.stem.replace("_", " ")
     doi, arxiv_id = fields["doi"], fields["arxiv_id"]
     url = f"https://doi.org/{doi}" if doi else (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else "")
+    # Front matter and the reference list are read here, from the child's plain lines: no pypdf.
+    front, first_page = fields.get("front_lines") or [], fields.get("first_page") or ""
+    authors = pdf_meta.merge_authors(pdf_meta.page_authors(front), fields["authors"])
+    year = fields["year"] or pdf_meta.front_year(front, first_page, fields.get("created") or "")
     return Paper(
         id=make_paper_id(doi=doi, arxiv_id=arxiv_id, title=title),
         title=title,
-        abstract=fields["abstract"],
+        abstract=pdf_meta.strip_doi_line(fields["abstract"]),
         sections=[Section(heading=s["heading"], text=s["text"]) for s in fields["sections"]],
-        authors=fields["authors"],
-        year=fields["year"],
+        authors=authors,
+        year=year,
         doi=doi,
         arxiv_id=arxiv_id,
+        venue=pdf_meta.front_venue(first_page),
         url=url,
         source=str(path),
+        references=parse_references(fields.get("ref_lines") or []),
     )
 
 

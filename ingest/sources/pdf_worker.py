@@ -203,10 +203,12 @@ def _meta_authors(meta: Any) -> list[str]:
     return [a.strip() for a in re.split(r"\s*(?:;|,|\band\b)\s*", raw) if a.strip()]
 
 
+# fmt: off
 _PAGE_ERRORS: tuple[type[Exception], ...] = (
     ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError, ZeroDivisionError,
     NotImplementedError, OverflowError, RuntimeError,  # unknown filters, absurd numbers, deep nesting
 )
+# fmt: on
 
 
 def parse_pdf(data: bytes, max_pages: int, max_chars: int) -> dict[str, Any]:
@@ -291,6 +293,7 @@ def structure(page_texts: list[str], meta: Any, truncated: bool, n_pages: int, m
         title = guessed
     if preamble and guessed:
         sections[0] = ("", preamble[used:])
+    front_lines, ref_lines = sections[0][1][:60], []  # parsed into authors and references by pdf.py
 
     abstract = ""
     front = ""  # what precedes the first heading, title removed: authors, affiliations, maybe the abstract
@@ -301,7 +304,7 @@ def structure(page_texts: list[str], meta: Any, truncated: bool, n_pages: int, m
         if not heading:
             front = text
         elif base in _DROPPED or not text:
-            continue
+            ref_lines += sec_lines if base in _DROPPED else []
         elif base == "abstract" and not abstract:
             abstract = text
         else:
@@ -352,6 +355,10 @@ def structure(page_texts: list[str], meta: Any, truncated: bool, n_pages: int, m
         "year": year,
         "pages": n_pages,
         "truncated": truncated,
+        "front_lines": front_lines,
+        "first_page": first_page[:4000],
+        "ref_lines": ref_lines[:4000],
+        "created": str(meta.get("/CreationDate", "") if meta else "")[:40],
     }
 
 
