@@ -88,9 +88,12 @@ def write_papers(
     report = report or IngestReport()
     t0 = time.perf_counter()
     known = library.hashes()
-    papers = apply_edits(papers, library)  # the user's fixed titles/authors/years outlive a re-ingest
+    differ = [p for p in papers if known.get(p.id) != p.content_hash()]
+    # The user's fixed titles/authors/years outlive a re-ingest: an edited paper's stored hash is that
+    # of the edit, so only records that differ can carry one (an unchanged re-ingest pays nothing).
     todo: list[Paper] = []
-    for p in papers:
+    report.unchanged += len(papers) - len(differ)
+    for p in apply_edits(differ, library) if differ else []:
         old = known.get(p.id)
         if old == p.content_hash():
             report.unchanged += 1
