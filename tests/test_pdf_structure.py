@@ -151,3 +151,18 @@ def test_ingested_pdf_cites_its_section_and_keeps_references() -> None:
         assert stored.authors == TWO_COL_AUTHORS and stored.references[1].arxiv_id == "1902.10037"
     finally:
         lib.close()
+
+
+def test_chat_page_shows_the_cited_section() -> None:
+    """The Chat page's source view of a PDF citation names its section ("§3.2 Attention")."""
+    from tests.ui_support import app_test
+
+    assert _json(["ingest", str(PDFS / "twocol.pdf"), "--json"])["added"] == 1
+    at = app_test()
+    at.chat_input[0].set_value("What routing temperature is used within each expert?").run()
+    assert not at.exception, at.exception
+    answer = at.session_state["chat_messages"][-1]["answer"]
+    assert answer.citations and answer.citations[0].section == "3.2 Attention"
+    label = next(e for e in at.main.expander if e.label.startswith("[1]"))
+    shown = [c.value.replace("\\", "") for c in label.caption]
+    assert any("§3.2 Attention" in line for line in shown), shown
