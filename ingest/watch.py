@@ -42,8 +42,14 @@ def suffixes() -> frozenset[str]:
 
 def watched(path: Path) -> bool:
     """A file the watcher reads: a known extension, not a hidden or editor temp file."""
+    from ingest.sources import wanted
+
     name = path.name
-    return path.suffix.lower() in suffixes() and not name.startswith((".", "~"))
+    if name.startswith((".", "~")) or path.suffix.lower() not in suffixes():
+        return False
+    # A .txt is read only once it shows a Web of Science header; while it is still being written
+    # (empty), later events look again.
+    return path.suffix.lower() != ".txt" or not path.exists() or wanted(path)
 
 
 def source_file(source: str) -> Path | None:

@@ -41,6 +41,12 @@ def _ris(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
     return load_ris(path, settings.max_paper_chars)
 
 
+def _wos(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
+    from ingest.sources.wos import load_wos
+
+    return load_wos(path, settings.max_paper_chars)
+
+
 def _pdf(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
     from ingest.sources.pdf import load_pdf
 
@@ -55,14 +61,34 @@ LOADERS: dict[str, Loader] = {
     ".bib": _bib,
     ".bibtex": _bib,
     ".ris": _ris,
+    ".ciw": _wos,  # Web of Science tagged export
+    ".txt": _wos,  # WoS "Plain text file" export (savedrecs.txt); other .txt files are not papers
     ".pdf": _pdf,
 }
+
+
+def wanted(path: Path) -> bool:
+    """A file a folder walk (or the watcher) reads: a known extension, and for `.txt` only a Web of
+    Science export (a folder of papers holds README.txt and notes, which are no error)."""
+    suffix = path.suffix.lower()
+    if suffix not in LOADERS:
+        return False
+    if suffix != ".txt":
+        return True
+    from ingest.sources.wos import looks_like_wos
+
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return False
+    return looks_like_wos(head.decode("utf-8", "replace"))
 
 
 def load_path(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
     """A file by its extension, or a directory recursively; unreadable files become LoadErrors."""
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in LOADERS)
+        files = sorted(p for p in path.rglob("*") if p.is_file() and wanted(p))
         if not files:
             yield LoadError(source=str(path), message=f"no {', '.join(sorted(LOADERS))} files in this directory")
         for f in files:

@@ -16,7 +16,7 @@ from assistant.errors import PapersError
 from assistant.models import IngestReport, LoadError, Paper
 from ui import render, state
 
-UPLOAD_TYPES = ["jsonl", "ndjson", "json", "csv", "bib", "bibtex", "ris", "pdf"]
+UPLOAD_TYPES = ["jsonl", "ndjson", "json", "csv", "bib", "bibtex", "ris", "ciw", "txt", "pdf"]
 RESULTS_KEY = "upload_results"
 ZOTERO_KEY = "zotero_result"
 TABLE_KEY = "library_table"
@@ -219,7 +219,7 @@ def upload(engine: Engine) -> None:
     st.subheader("Add papers")
     with st.form("upload_form", clear_on_submit=True, border=False):
         files = st.file_uploader(
-            "JSONL, CSV, BibTeX, RIS, CSL-JSON or PDF files (several at once)",
+            "JSONL, CSV, BibTeX, RIS, CSL-JSON, Web of Science (.txt/.ciw) or PDF files (several at once)",
             type=UPLOAD_TYPES,
             accept_multiple_files=True,
         )
