@@ -26,10 +26,12 @@ if TYPE_CHECKING:
     from assistant.chat import Conversation, Turn
     from assistant.embeddings import Embedder
     from assistant.evaluate import EvalQuestion, EvalReport
+    from assistant.graph import CitationGraph
     from assistant.ingestion import Progress
     from assistant.library import Library
     from assistant.llm import ChatModel, LLMStatus
     from assistant.models import Answer, Comparison, IngestReport, LoadError, Paper, Summary
+    from assistant.related import RelatedPaper
     from assistant.retrieve import Filters, Retriever, SearchResult
     from assistant.transfer import ExportReport, ImportReport
 
@@ -217,6 +219,20 @@ class Engine:
             topic, self.library, self.embedder, self.settings, self.retriever, max_papers=max_papers,
             llm=self.chat_model,
         )
+
+    # -- related papers and the citation graph ---------------------------------------------------
+    def citation_graph(self) -> CitationGraph:
+        """Which papers cite which (by DOI, arXiv id, title + year) and the works cited but missing
+        (assistant/graph.py); built once per library generation."""
+        from assistant.graph import library_graph
+
+        return library_graph(self.library)
+
+    def related(self, paper_id: str, k: int = 5) -> list[RelatedPaper]:
+        """The `k` papers nearest `paper_id` by text and citations, each with its reasons (assistant/related.py)."""
+        from assistant.related import related_in
+
+        return related_in(self.library, self.citation_graph(), paper_id, k)
 
     # -- the library ------------------------------------------------------------------------------
     def ingest(self, items: Iterable[Paper | LoadError], progress: Progress | None = None) -> IngestReport:
