@@ -165,6 +165,14 @@ class Settings(BaseSettings):
         1024, ge=64, description="Memory the process parsing one PDF may map beyond its start-up size, in MB."
     )
     pdf_max_pages: int = Field(2000, ge=1, description="Most pages read from one PDF.")
+    pdf_cache: bool = Field(
+        True,
+        description=(
+            "Keep each PDF's parse under data_dir/cache/pdf, keyed by the file's content, the limits and the "
+            "parser's code, so re-ingesting or re-syncing unchanged PDFs (a Zotero sync, a watched folder) "
+            "starts no parser process."
+        ),
+    )
 
     # --- arXiv ---------------------------------------------------------------
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv API endpoint (Atom).")

@@ -19,7 +19,7 @@ from typing import Any
 
 from assistant.models import LoadError, Paper, Section, make_paper_id
 from assistant.settings import Settings
-from ingest.sources import pdf_meta
+from ingest.sources import pdf_cache, pdf_meta
 from ingest.sources.pdf_refs import parse_references
 
 WORKER = Path(__file__).resolve().with_name("pdf_worker.py")
@@ -91,8 +91,22 @@ def load_pdf(path: Path, settings: Settings) -> Iterator[Paper | LoadError]:
     if b"%PDF-" not in head:
         yield LoadError(source=str(path), message="not a PDF file (no %PDF header)")
         return
-    kind, payload = parse_in_child(path, settings)
+    kind, payload = cached_parse(path, settings)
     if kind != "ok":
         yield LoadError(source=str(path), message=str(payload))
         return
     yield fields_to_paper(path, payload)
+
+
+def cached_parse(path: Path, settings: Settings) -> tuple[str, Any]:
+    """parse_in_child, or the stored parse of the same bytes (ingest/sources/pdf_cache.py)."""
+    if not settings.pdf_cache:
+        return parse_in_child(path, settings)
+    key = pdf_cache.cache_key(path, settings, WORKER)
+    fields = pdf_cache.load(settings, key)
+    if fields is not None:
+        return "ok", fields
+    kind, payload = parse_in_child(path, settings)
+    if kind == "ok" and isinstance(payload, dict):
+        pdf_cache.store(settings, key, payload)
+    return kind, payload
