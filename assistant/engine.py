@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from assistant.graph import CitationGraph
     from assistant.ingestion import Progress
     from assistant.library import Library
+    from assistant.library_map import LibraryMap
     from assistant.llm import ChatModel, LLMStatus
     from assistant.models import Answer, Comparison, IngestReport, LoadError, Paper, Summary
     from assistant.related import RelatedPaper
@@ -233,6 +234,13 @@ class Engine:
         from assistant.related import related_in
 
         return related_in(self.library, self.citation_graph(), paper_id, k)
+
+    def paper_map(self) -> LibraryMap:
+        """Every paper on a 2-D map with its named theme and year (assistant/library_map.py); from the
+        stored vectors (no model loaded), recomputed only when the library changed."""
+        from assistant.library_map import library_map
+
+        return library_map(self.library, self.settings.map_tsne_max_papers)
 
     # -- the library ------------------------------------------------------------------------------
     def ingest(self, items: Iterable[Paper | LoadError], progress: Progress | None = None) -> IngestReport:

@@ -204,6 +204,16 @@ class Settings(BaseSettings):
         2.0, gt=0, description="Quiet time a file must keep (size and mtime unchanged) before it is read."
     )
 
+    # --- the library map (Map page, `papers map`) --------------------------------
+    map_tsne_max_papers: int = Field(
+        500,
+        ge=0,
+        description=(
+            "Largest library laid out by t-SNE on the map (under a second); larger ones use PCA, which keeps "
+            "10k papers inside the bench goal. 0: always PCA."
+        ),
+    )
+
     @field_validator("chroma_url")
     @classmethod
     def _strip_url(cls, v: str) -> str:
