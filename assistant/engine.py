@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from assistant.models import Answer, Comparison, IngestReport, LoadError, Paper, Summary
     from assistant.related import RelatedPaper
     from assistant.retrieve import Filters, Retriever, SearchResult
+    from assistant.store.registry import ServerClaim
     from assistant.transfer import ExportReport, ImportReport
 
 
@@ -310,6 +311,13 @@ class Engine:
             "collection": self.settings.collection,
             "llm": self.settings.llm_model or "offline (extractive)",
         }
+
+    def claim_server(self, address: str) -> ServerClaim:
+        """Claim this library for one API server at `address` (`papers serve`); LibraryBusyError names
+        the server already holding it (assistant/store/registry.py)."""
+        from assistant.store.registry import claim_library
+
+        return claim_library(self.settings, address)
 
     def reindex(self) -> int:
         """Re-embed every chunk with the configured embedding model; returns the chunks re-embedded."""

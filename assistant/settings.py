@@ -214,6 +214,37 @@ class Settings(BaseSettings):
         ),
     )
 
+    # --- the REST API (`papers serve`, ui/api/) ---------------------------------
+    api_host: str = Field(
+        "127.0.0.1",
+        description="Address `papers serve` binds to; anything but loopback requires PAPERS_API_KEYS.",
+    )
+    api_port: int = Field(8000, ge=1, le=65535, description="Port `papers serve` listens on.")
+    api_keys: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "API keys, comma-separated, each `read:KEY` (search, ask, list) or `write:KEY` (also ingest and "
+            "delete), sent as `Authorization: Bearer KEY`. Empty: no auth, allowed on loopback only. Never logged."
+        ),
+    )
+    api_rate_limit: int = Field(
+        600, ge=0, description="Requests per minute per API key (0: no limit); over it the API answers 429."
+    )
+    api_cors_origins: str = Field(
+        "", description="Browser origins allowed to call the API (comma-separated); empty: CORS off."
+    )
+    api_max_files: int = Field(
+        20, ge=1, description="Most files in one upload to POST /ingest (each capped by PAPERS_MAX_FILE_MB)."
+    )
+    api_heartbeat_s: float = Field(
+        10.0,
+        gt=0,
+        description=(
+            "How often a `papers serve` on a Chroma server renews its claim on the library; a claim not renewed "
+            "for three times this is taken as a server that died."
+        ),
+    )
+
     @field_validator("chroma_url")
     @classmethod
     def _strip_url(cls, v: str) -> str:

@@ -1,0 +1,210 @@
+"""Library routes: health, stats, papers (list, one, delete), ingest (files, records, arXiv) and jobs.
+
+Writes never run in the request's thread: they are jobs on the one writer queue (ui/api/jobs.py).
+`DELETE` waits for its job (a delete is quick and its answer is the ids removed); `POST /ingest`
+returns 202 with the job to follow at `GET /jobs/{id}`, or, with `?wait=true`, the finished report.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from assistant.models import LoadError, Paper
+from ui.api.auth import Caller
+from ui.api.deps import engine_of, jobs_of, reader, writer
+from ui.api.jobs import Job, JobQueue, Progress
+from ui.api.limits import MB
+from ui.api.schemas import IngestRequest
+from ui.api.uploads import load_records, load_staged, safe_name, staged_path
+
+if TYPE_CHECKING:
+    from assistant.engine import Engine
+    from assistant.settings import Settings
+
+router = APIRouter()
+
+WAIT_S = 3600.0  # the longest a `wait=true` request holds on to its job
+
+_INGEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                }
+            },
+            "application/json": {"schema": IngestRequest.model_json_schema()},
+        }
+    }
+}
+
+
+@router.get("/health", tags=["service"])
+def health(request: Request) -> dict[str, Any]:
+    """Up or not (no key needed, nothing about the library)."""
+    return {"status": "ok", "auth": bool(request.app.state.keys)}
+
+
+@router.get("/stats", tags=["library"])
+def stats(_: Caller = Depends(reader), eng: Engine = Depends(engine_of), jobs: JobQueue = Depends(jobs_of)) -> Any:
+    """What `papers stats --json` prints, plus the writer queue's job counts."""
+    return {**eng.stats(), "jobs": jobs.counts()}
+
+
+@router.get("/papers", tags=["library"], response_model=list[Paper], response_model_exclude={"__all__": {"sections"}})
+def list_papers(
+    ids: list[str] | None = Query(None, alias="id", description="Only these paper ids (repeatable)."),
+    _: Caller = Depends(reader),
+    eng: Engine = Depends(engine_of),
+) -> list[Paper]:
+    """Every paper's record (body sections left out; `GET /papers/{id}` has them)."""
+    return eng.papers(ids)
+
+
+@router.get("/papers/{paper_id:path}", tags=["library"], response_model=Paper)
+def get_paper(paper_id: str, _: Caller = Depends(reader), eng: Engine = Depends(engine_of)) -> Paper:
+    found = eng.papers([paper_id])
+    if not found:
+        raise HTTPException(404, f"not in the library: {paper_id}")
+    return found[0]
+
+
+@router.delete("/papers/{paper_id:path}", tags=["library"])
+def delete_paper(
+    paper_id: str, _: Caller = Depends(writer), eng: Engine = Depends(engine_of), jobs: JobQueue = Depends(jobs_of)
+) -> dict[str, Any]:
+    """Remove a paper from every store (a job on the writer queue; this waits for it)."""
+    job = jobs.submit("delete", lambda progress: {"removed": eng.remove([paper_id])})
+    done = jobs.wait(job.id, WAIT_S) or job
+    if done.state == "failed":
+        raise HTTPException(409, done.error or "delete failed")
+    removed = (done.result or {}).get("removed", [])
+    if paper_id not in removed:
+        raise HTTPException(404, f"not in the library: {paper_id}")
+    return {"removed": removed, "job": done.id}
+
+
+@router.get("/jobs/{job_id}", tags=["jobs"], response_model=Job)
+def get_job(job_id: str, _: Caller = Depends(reader), jobs: JobQueue = Depends(jobs_of)) -> Job:
+    job = jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, f"no such job: {job_id}")
+    return job
+
+
+# -- ingest -------------------------------------------------------------------------------------
+def ingest_work(
+    eng: Engine, items: Iterable[Paper | LoadError] | Any, cleanup: Path | None = None
+) -> Any:
+    """The job: records through `Engine.ingest` (enriched when PAPERS_ENRICH is on), the full report back."""
+
+    def work(progress: Progress) -> dict[str, Any]:
+        try:
+            records = items() if callable(items) else items
+            if eng.settings.enrich:
+                from ingest.enrich import EnrichStats, enrich_records
+
+                records = enrich_records(records, eng.settings, EnrichStats())
+            return eng.ingest(records, progress=progress).model_dump(mode="json")
+        finally:
+            if cleanup is not None:
+                shutil.rmtree(cleanup, ignore_errors=True)
+
+    return work
+
+
+def stage_uploads(files: list[UploadFile], settings: Settings) -> tuple[Path, list[tuple[Path, str]]]:
+    """Copy each upload into a private temporary folder under its safe name (413 for one over the limit)."""
+    cap = settings.max_file_mb * MB
+    for f in files:
+        if f.size is not None and f.size > cap:
+            raise HTTPException(
+                413,
+                f"{safe_name(f.filename or '')}: file is {f.size / MB:.1f} MB, over the limit of "
+                f"{settings.max_file_mb:g} MB (PAPERS_MAX_FILE_MB)",
+            )
+    folder = Path(tempfile.mkdtemp(prefix="papers-api-upload-"))
+    staged: list[tuple[Path, str]] = []
+    for i, f in enumerate(files):
+        name = safe_name(f.filename or "")
+        path = staged_path(folder, i, name)
+        with path.open("wb") as out:
+            f.file.seek(0)
+            shutil.copyfileobj(f.file, out)
+        staged.append((path, name))
+    return folder, staged
+
+
+def json_items(body: IngestRequest, settings: Settings) -> Any:
+    def items() -> Iterator[Paper | LoadError]:
+        yield from load_records(body.records, settings)
+        if body.arxiv or body.arxiv_query.strip():
+            from ingest.sources.arxiv import fetch_arxiv
+
+            yield from fetch_arxiv(list(body.arxiv), body.arxiv_query, body.max_results, settings)
+
+    return items
+
+
+async def read_json_body(request: Request) -> IngestRequest:
+    raw = await request.body()
+    try:
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestValidationError([{"loc": ("body",), "msg": f"not valid JSON ({exc})", "type": "json"}]) from None
+    try:
+        return IngestRequest.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{"loc": ("body", *e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        ) from None
+
+
+@router.post("/ingest", tags=["library"], openapi_extra=_INGEST_BODY, status_code=202, response_model=None)
+async def ingest(
+    request: Request,
+    wait: bool = Query(False, description="Hold the request until the job is done and return its report."),
+    _: Caller = Depends(writer),
+    eng: Engine = Depends(engine_of),
+    jobs: JobQueue = Depends(jobs_of),
+) -> Any:
+    """Upload files (multipart `files`: any format `papers ingest` reads) or send JSON records / arXiv ids.
+
+    202 with the queued job; `?wait=true`: 200 with `report` (the CLI's `--json` report and more) and `job`.
+    """
+    settings = eng.settings
+    if request.headers.get("content-type", "").startswith("multipart/"):
+        form = await request.form(max_files=settings.api_max_files, max_fields=20)
+        try:
+            files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+            if not files:
+                missing = {"loc": ("body", "files"), "msg": "no files uploaded", "type": "missing"}
+                raise RequestValidationError([missing])
+            folder, staged = await run_in_threadpool(stage_uploads, files, settings)
+        finally:
+            await form.close()
+        work = ingest_work(eng, lambda: load_staged(staged, settings), cleanup=folder)
+    else:
+        body = await read_json_body(request)
+        work = ingest_work(eng, json_items(body, settings))
+    job = jobs.submit("ingest", work)
+    if not wait:
+        return JSONResponse(job.model_dump(mode="json"), status_code=202)
+    done = await run_in_threadpool(jobs.wait, job.id, WAIT_S)
+    done = done or job
+    if done.state == "failed":
+        return JSONResponse({"error": done.error, "job": done.model_dump(mode="json")}, status_code=409)
+    return JSONResponse({"report": done.result, "job": done.model_dump(mode="json")}, status_code=200)
