@@ -60,6 +60,7 @@ page = st.navigation(
         st.Page(_PAGES / "library.py", title="Library", icon=":material/library_books:"),
         st.Page(_PAGES / "compare.py", title="Compare", icon=":material/table_chart:"),
         st.Page(_PAGES / "summary.py", title="Summary", icon=":material/summarize:"),
+        st.Page(_PAGES / "graph.py", title="Graph", icon=":material/hub:"),
         st.Page(_PAGES / "map.py", title="Map", icon=":material/scatter_plot:"),
     ]
 )

@@ -15,6 +15,7 @@ from assistant.engine import Engine
 from assistant.errors import PapersError
 from assistant.models import IngestReport, LoadError, Paper
 from ui import render, state
+from ui.graph_parts import related_panel
 
 UPLOAD_TYPES = ["jsonl", "ndjson", "json", "csv", "bib", "bibtex", "ris", "ciw", "txt", "pdf"]
 RESULTS_KEY = "upload_results"
@@ -320,6 +321,8 @@ with cols[0]:
     delete(engine, selected)
 with cols[1]:
     edit(engine, papers, selected)
+st.divider()
+related_panel(engine, papers, selected)
 st.divider()
 upload(engine)
 st.divider()
