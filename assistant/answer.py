@@ -39,6 +39,7 @@ from assistant.extract import ScoredSentence, is_contrasting, rank_sentences, se
 from assistant.fallback import LLMSource, no_llm, resolve_llm
 from assistant.llm import ChatModel
 from assistant.models import Answer, Citation, PaperHit
+from assistant.pages import page_of
 from assistant.reply import ReasoningFilter, clean_reply, cut_to_complete
 from assistant.retrieve import Filters, Retriever, SearchResult, above_bar
 from assistant.settings import Settings
@@ -284,7 +285,8 @@ class Answerer:
         for pid, n in numbers.items():
             hit = by_id[pid]
             chunk_text = next((e.text for e in hit.evidence if e.chunk_id == chunk_of[pid]), hit.paper.abstract)
-            citations.append(Source(n, hit.paper, chunk_text, chunk_of[pid], section_of(hit, chunk_of[pid])).citation())
+            cid = chunk_of[pid]
+            citations.append(Source(n, hit.paper, chunk_text, cid, section_of(hit, cid), page_of(hit, cid)).citation())
         text, _ = finalize(text, [Source(c.n, by_id[c.id].paper, c.text) for c in citations])
         return text, citations
 

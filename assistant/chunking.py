@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from assistant.embeddings import offline_env
 from assistant.models import Chunk, Paper
+from assistant.pages import assign_pages
 
 
 @lru_cache(maxsize=1)
@@ -54,7 +55,9 @@ def chunk_paper(paper: Paper, chunk_size: int = 512, chunk_overlap: int = 64) ->
     if not pieces:
         pieces = [("title", paper.title)]
     h = paper.content_hash()[:8]
+    # A PDF's chunks remember the page they start on, for the cited passage shown in its page.
+    pages = assign_pages([t for _, t in pieces], paper.page_texts) if paper.page_texts else [None] * len(pieces)
     return [
-        Chunk(id=f"{paper.id}::{h}::{i}", paper_id=paper.id, index=i, text=text, section=section)
-        for i, (section, text) in enumerate(pieces)
+        Chunk(id=f"{paper.id}::{h}::{i}", paper_id=paper.id, index=i, text=text, section=section, page=page)
+        for i, ((section, text), page) in enumerate(zip(pieces, pages))
     ]

@@ -34,6 +34,7 @@ class Source:
     text: str
     chunk_id: str = ""
     section: str = ""  # the chunk's section heading; "abstract" and other pseudo-sections are not shown
+    page: int | None = None  # the PDF page the chunk starts on
 
     def citation(self, text: str | None = None) -> Citation:
         return Citation(
@@ -45,6 +46,7 @@ class Source:
             authors=list(self.paper.authors),
             year=self.paper.year,
             section=shown_section(self.section),
+            page=self.page,
         )
 
     def reference(self) -> Reference:
@@ -71,7 +73,8 @@ def number_sources(hits: Sequence[PaperHit]) -> list[Source]:
     for hit in hits:
         ev = hit.evidence[0] if hit.evidence else None
         text = ev.text if ev else hit.paper.abstract
-        out.append(Source(len(out) + 1, hit.paper, text, ev.chunk_id if ev else "", ev.section if ev else ""))
+        chunk_id, section, page = (ev.chunk_id, ev.section, ev.page) if ev else ("", "", None)
+        out.append(Source(len(out) + 1, hit.paper, text, chunk_id, section, page))
     return out
 
 

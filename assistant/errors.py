@@ -47,3 +47,16 @@ class LLMTruncated(LLMError):
 
 class ZoteroError(IngestError):
     """A Zotero data directory or its zotero.sqlite cannot be read (missing, corrupt, too new)."""
+
+
+class PdfViewError(PapersError):
+    """A PDF page cannot be shown (file gone, unreadable, no such page); the message says which and why."""
+
+
+class ApiError(PapersError):
+    """Client mode: the API at PAPERS_API_URL refused a request or cannot be reached; `status` is the
+    HTTP status (0: no answer)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status

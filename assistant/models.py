@@ -48,6 +48,10 @@ class Paper(BaseModel):
     tags: list[str] = Field(default_factory=list)
     source: str = Field("", description="Where it came from: file:line, arxiv:ID, seed:line.")
     references: list[BibReference] = Field(default_factory=list, description="The paper's reference list (PDFs).")
+    page_texts: list[str] = Field(
+        default_factory=list,
+        description="Each PDF page's text, only while ingesting (chunks get their page from it); never stored.",
+    )
 
     @property
     def full_text(self) -> str:
@@ -57,13 +61,16 @@ class Paper(BaseModel):
     def content_hash(self) -> str:
         """Hash of everything that ends up in the library (source location excluded on purpose)."""
         # No references, no key: the hash of a paper without them is what it was before the field.
-        payload = self.model_dump(exclude={"source"} if self.references else {"source", "references"})
+        # Page texts only say where the text is, so a PDF hashes as it did before they were read.
+        payload = self.model_dump(
+            exclude={"source", "page_texts"} if self.references else {"source", "references", "page_texts"}
+        )
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
     def record(self) -> dict[str, Any]:
         """Metadata view without the body (what `papers list` shows)."""
-        return self.model_dump(exclude={"sections"})
+        return self.model_dump(exclude={"sections", "page_texts"})
 
 
 def make_paper_id(*, given: str = "", doi: str = "", arxiv_id: str = "", title: str = "") -> str:
@@ -83,6 +90,7 @@ class Chunk(BaseModel):
     index: int
     text: str
     section: str = ""
+    page: int | None = Field(None, description="The PDF page (1-based) the chunk starts on; None: unknown.")
 
 
 class LoadError(BaseModel):
@@ -125,6 +133,7 @@ class Evidence(BaseModel):
     text: str
     score: float = 0.0
     section: str = ""
+    page: int | None = Field(None, description="The PDF page (1-based) the chunk starts on; None: unknown.")
 
 
 class PaperHit(BaseModel):
@@ -143,6 +152,7 @@ class Citation(BaseModel):
     authors: list[str] = Field(default_factory=list)
     year: int | None = None
     section: str = Field("", description="The heading of the section the cited text is from (PDFs).")
+    page: int | None = Field(None, description="The PDF page (1-based) the cited chunk starts on; None: unknown.")
 
 
 class Answer(BaseModel):

@@ -25,6 +25,7 @@ import numpy as np
 from assistant.embeddings import Embedder
 from assistant.library import Library
 from assistant.models import Evidence, Paper, PaperHit
+from assistant.pages import page_number
 from assistant.settings import Settings
 
 
@@ -162,6 +163,7 @@ class Retriever:
                     text=texts.get(cid, ""),
                     score=sc,
                     section=str(metas[cid].get("section", "")),
+                    page=page_number(metas[cid].get("page")),
                 )
                 for cid, sc in chunks
             ]

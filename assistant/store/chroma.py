@@ -48,6 +48,8 @@ def scalar_meta(paper: Paper, chunk: Chunk, n_chunks: int, content_hash: str) ->
     }
     if paper.year is not None:
         meta["year"] = int(paper.year)
+    if chunk.page is not None:
+        meta["page"] = int(chunk.page)
     if chunk.index == 0:
         meta["paper"] = json.dumps(paper.record(), ensure_ascii=False)
     return meta

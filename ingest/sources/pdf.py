@@ -78,6 +78,7 @@ def fields_to_paper(path: Path, fields: dict[str, Any]) -> Paper:
         url=url,
         source=str(path),
         references=parse_references(fields.get("ref_lines") or []),
+        page_texts=[str(t) for t in fields.get("page_texts") or []],
     )
 
 

@@ -239,9 +239,9 @@ def parse_pdf(data: bytes, max_pages: int, max_chars: int) -> dict[str, Any]:
         if n_pages == 0:
             raise PdfProblem("PDF has no pages")
         page_texts: list[str] = []
+        layout: list[str] = []  # every page's text in page order, "" for an unreadable one: chunks' pages
         total = 0
         truncated = n_pages > max_pages
-        bad_pages = 0
         for page in reader.pages[:max_pages]:
             # One damaged page (a broken font or content stream) costs that page, not the paper.
             try:
@@ -249,15 +249,16 @@ def parse_pdf(data: bytes, max_pages: int, max_chars: int) -> dict[str, Any]:
             except LimitReachedError:
                 raise
             except read_errors:
-                bad_pages += 1
+                layout.append("")
                 continue
             page_texts.append(text)
+            layout.append(text)
             total += len(text)
             if total >= max_chars:
                 truncated = True
                 break
-        if bad_pages and not page_texts:
-            raise PdfProblem(f"corrupt PDF: none of its {bad_pages} page(s) could be read")
+        if layout and not page_texts:  # every page read was unreadable
+            raise PdfProblem(f"corrupt PDF: none of its {len(layout)} page(s) could be read")
         meta = reader.metadata
     except PdfProblem:
         raise
@@ -276,7 +277,7 @@ def parse_pdf(data: bytes, max_pages: int, max_chars: int) -> dict[str, Any]:
         raise PdfProblem(
             f"no extractable text in {n_pages} page(s): a scanned or image-only PDF (OCR is not supported)"
         )
-    return structure(page_texts, meta, truncated, n_pages, max_chars)
+    return {**structure(page_texts, meta, truncated, n_pages, max_chars), "page_texts": layout}
 
 
 def structure(page_texts: list[str], meta: Any, truncated: bool, n_pages: int, max_chars: int) -> dict[str, Any]:
