@@ -14,7 +14,7 @@ its own writes).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from assistant.library_map import LibraryMap
     from assistant.llm import ChatModel, LLMStatus
     from assistant.models import Answer, Comparison, IngestReport, LoadError, Paper, Summary
+    from assistant.page_layout import LayoutReport
     from assistant.related import RelatedPaper
     from assistant.retrieve import Filters, Retriever, SearchResult
     from assistant.store.registry import ServerClaim
@@ -322,6 +323,13 @@ class Engine:
     def reindex(self) -> int:
         """Re-embed every chunk with the configured embedding model; returns the chunks re-embedded."""
         return self.library.reindex(self.embedder.embed)
+
+    def add_pdf_layout(self, layouts: Mapping[str, Sequence[str]]) -> LayoutReport:
+        """Page numbers for the stored chunks of PDFs (paper id → its page texts), in place, nothing
+        re-embedded: `papers reindex --pdf-layout` (assistant/page_layout.py)."""
+        from assistant.page_layout import add_page_layout
+
+        return add_page_layout(self.library, layouts)
 
     def export(self, path: Path) -> ExportReport:
         from assistant.transfer import export_library

@@ -187,6 +187,7 @@ class Answer(BaseModel):
                     "title": c.title,
                     "text": c.text,
                     **({"section": c.section} if c.section else {}),
+                    **({"page": c.page} if c.page else {}),
                 }
                 for c in self.citations
             ],

@@ -228,11 +228,36 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
 
 @app.command()
 @friendly
-def reindex() -> None:
+def reindex(
+    pdf_layout: bool = typer.Option(
+        False, "--pdf-layout", help="Instead: add page numbers to the chunks of PDFs ingested before they were kept."
+    ),
+) -> None:
     """Re-embed every chunk with the current embedding model (after changing PAPERS_EMBED_MODEL)."""
     eng = engine(check_model=False)
+    if pdf_layout:
+        add_pdf_layout(eng)
+        return
     n = eng.reindex()
     typer.echo(f"re-embedded {n} chunks with {eng.embed_model}")
+
+
+def add_pdf_layout(eng: Engine) -> None:
+    """`papers reindex --pdf-layout`: each PDF read again for its pages; one line per file that cannot be."""
+    from ingest.pdf_layout import page_texts
+
+    layouts, errors = page_texts(eng.papers(), eng.settings)
+    for err in errors:
+        typer.echo(f"skipped {err}", err=True)
+    report = eng.add_pdf_layout(layouts) if layouts else None
+    placed = report.chunks if report else 0
+    papers = report.papers if report else 0
+    unplaced = sum(report.unplaced.values()) if report else 0
+    typer.echo(
+        f"pages added to {placed} chunks of {papers} PDF papers"
+        + (f"; {unplaced} chunks not found in their PDF's text" if unplaced else "")
+        + (f"; {len(errors)} PDFs skipped" if errors else "")
+    )
 
 
 @app.command("export")
