@@ -245,6 +245,22 @@ class Settings(BaseSettings):
         ),
     )
 
+    # --- client mode: the faces over a `papers serve` elsewhere (ui/api_client.py) -----
+    api_url: str = Field(
+        "",
+        description=(
+            "Empty: the CLI, the app and `papers mcp` open the library here. http://host:port: they use that "
+            "`papers serve` API instead (client mode; several apps share one library and see each other's writes)."
+        ),
+    )
+    api_key: SecretStr = Field(
+        SecretStr(""),
+        description="The key client mode sends to PAPERS_API_URL: one of its PAPERS_API_KEYS (a write key to ingest).",
+    )
+    api_timeout_s: float = Field(
+        300.0, gt=0, description="Client mode: seconds to wait for one API answer (an LLM answer can take a while)."
+    )
+
     @field_validator("chroma_url")
     @classmethod
     def _strip_url(cls, v: str) -> str:

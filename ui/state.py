@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import cast
 
 import streamlit as st
 
@@ -39,7 +40,12 @@ def _key(s: Settings) -> str:
 def _engine(key: str) -> Engine:
     # `key` is get_settings() serialised: it only selects the cache entry. The engine opens the
     # library and loads the model on first use, not here.
-    return Engine(get_settings())
+    s = get_settings()
+    if s.api_url.strip():  # client mode: the same methods over a `papers serve` (ui/api_client.py)
+        from ui.api_client import remote_engine
+
+        return cast(Engine, remote_engine(s))
+    return Engine(s)
 
 
 def engine() -> Engine:

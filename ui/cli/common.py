@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import typer
 
@@ -49,8 +49,14 @@ def engine(check_model: bool = True) -> Engine:
     embedding model (list, stats, remove, export, reindex).
     """
     from assistant.engine import get_engine
+    from assistant.settings import get_settings
 
-    return get_engine(check_model=check_model)
+    settings = get_settings()
+    if settings.api_url.strip():  # client mode: the same methods over a `papers serve` (ui/api_client.py)
+        from ui.api_client import remote_engine
+
+        return cast("Engine", remote_engine(settings))
+    return get_engine(settings, check_model=check_model)
 
 
 def print_json(obj: Any) -> None:
