@@ -156,6 +156,12 @@ class Settings(BaseSettings):
         ),
     )
     history_tokens: int = Field(1500, ge=0, description="Token budget of chat history kept for follow-ups.")
+    pdf_page_scale: float = Field(
+        1.5,
+        ge=0.5,
+        le=4.0,
+        description="Scale a cited PDF page is rendered at in the citation view (1 = 72 dpi); cached per scale.",
+    )
 
     # --- limits --------------------------------------------------------------
     max_file_mb: float = Field(50.0, gt=0, description="Largest input file accepted, in MB.")

