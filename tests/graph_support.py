@@ -4,6 +4,7 @@ that cite each other and share works missing from the library, ingested once per
 from __future__ import annotations
 
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,15 @@ def graph_library(graph_library_template: Path, data_dir: Path) -> Path:
     shutil.copytree(graph_library_template, data_dir)
     get_settings.cache_clear()
     return data_dir
+
+
+def missing_paper_entry() -> ET.Element:
+    """The arXiv API's entry for the commonly cited missing paper (for tests/arxiv_server.py)."""
+    from tests.arxiv_server import ATOM, synthetic_entries
+
+    entry = synthetic_entries(1)[0]
+    for tag, text in {f"{ATOM}id": f"http://arxiv.org/abs/{MISSING_ARXIV}v1", f"{ATOM}title": MISSING_TITLE}.items():
+        node = entry.find(tag)
+        assert node is not None
+        node.text = text
+    return entry

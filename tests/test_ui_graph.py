@@ -4,7 +4,6 @@ library of the fixture PDFs; the "add" button against the local arXiv server (te
 from __future__ import annotations
 
 import socket
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from assistant.engine import Engine
 from assistant.models import BibReference, Paper
 from assistant.settings import get_settings
 from assistant.text import md_escape
-from tests.arxiv_server import ATOM, ArxivReplay, synthetic_entries
+from tests.arxiv_server import ArxivReplay
 from tests.graph_support import (
     DENSE,
     MISSING_ARXIV,
@@ -24,6 +23,7 @@ from tests.graph_support import (
     ROUTING,
     graph_library,
     graph_library_template,
+    missing_paper_entry,
 )
 from tests.ui_support import ATTACKER, MD_IMG, SCRIPT, app_test, assert_inert
 from ui.graph_parts import dot_source, dot_text
@@ -35,19 +35,10 @@ GRAPH = "views/graph.py"
 LIB = "views/library.py"
 
 
-def _entry(arxiv_id: str, title: str) -> ET.Element:
-    entry = synthetic_entries(1)[0]
-    for tag, text in {f"{ATOM}id": f"http://arxiv.org/abs/{arxiv_id}v1", f"{ATOM}title": title}.items():
-        node = entry.find(tag)
-        assert node is not None
-        node.text = text
-    return entry
-
-
 @pytest.fixture()
 def arxiv(monkeypatch: pytest.MonkeyPatch) -> Iterator[ArxivReplay]:
     """The local arXiv API, holding the missing paper; PAPERS_ARXIV_API_URL points at it."""
-    server = ArxivReplay(entries=[_entry(MISSING_ARXIV, MISSING_TITLE)])
+    server = ArxivReplay(entries=[missing_paper_entry()])
     server.start()
     monkeypatch.setenv("PAPERS_ARXIV_API_URL", server.url)
     get_settings.cache_clear()

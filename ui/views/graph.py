@@ -43,10 +43,16 @@ def counts_table(graph: CitationGraph) -> None:
         column_config={
             "title": st.column_config.TextColumn("Title", width="large"),
             "year": st.column_config.NumberColumn("Year", format="%d", width="small"),
-            "cites": st.column_config.NumberColumn("Cites N in your library", width="small"),
-            "cited_by": st.column_config.NumberColumn("Cited by M in your library", width="small"),
-            "references": st.column_config.NumberColumn("References parsed", width="small"),
-            "id": st.column_config.TextColumn("Id", width="small"),
+            "cites": st.column_config.NumberColumn(
+                "Cites (in library)", help="Cites N papers in your library", width="medium"
+            ),
+            "cited_by": st.column_config.NumberColumn(
+                "Cited by (in library)", help="Cited by M papers in your library", width="medium"
+            ),
+            "references": st.column_config.NumberColumn(
+                "References", help="Entries of its reference list (parsed from the PDF)", width="small"
+            ),
+            "id": st.column_config.TextColumn("Id", width="medium"),
         },
     )
 
