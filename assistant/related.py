@@ -84,21 +84,31 @@ def reasons_for(r: RelatedPaper) -> list[str]:
 
 
 def graph_ties(graph: CitationGraph, paper_id: str) -> dict[str, dict[str, Any]]:
-    """Per other paper: shared references, co-citations, and whether either cites the other."""
-    works = {pid: set(ws) for pid, ws in graph.works.items()}
-    mine = works.get(paper_id, set())
-    ties: dict[str, dict[str, Any]] = {}
-    for other, theirs in works.items():
-        if other == paper_id:
-            continue
-        co = sum(1 for citing in works.values() if paper_id in citing and other in citing)
-        ties[other] = {
-            "shared_references": len(mine & theirs),
-            "co_cited": co,
+    """Per other paper with a tie: shared references, co-citations, and whether either cites the other.
+
+    Through an inverted index (work → the papers citing it), so one call costs the references of the
+    papers near `paper_id`, not every pair of papers.
+    """
+    from collections import Counter, defaultdict
+
+    citers: dict[str, set[str]] = defaultdict(set)
+    for pid, works in graph.works.items():
+        for work in works:
+            citers[work].add(pid)
+    mine = set(graph.works.get(paper_id, []))
+    shared = Counter(other for work in mine for other in citers[work] if other != paper_id)
+    co = Counter(w for citing in citers[paper_id] for w in set(graph.works.get(citing, [])) if w != paper_id)
+    theirs = citers[paper_id]
+    return {
+        other: {
+            "shared_references": shared[other],
+            "co_cited": co[other],
             "cites": other in mine,
-            "cited_by": paper_id in theirs,
+            "cited_by": other in theirs,
         }
-    return ties
+        for other in set(shared) | set(co) | mine | theirs
+        if other != paper_id
+    }
 
 
 def rank_related(
