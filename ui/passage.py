@@ -115,14 +115,14 @@ def pdf_view(c: Citation, path: Path, key: str) -> None:
     )
     where = f" · {md_escape(render.section_label(c.section))}" if c.section else ""
     note = "cited passage highlighted" if n_boxes else f"the cited passage starts on page {start}"
-    cols = st.columns([4, 1, 1], vertical_alignment="center")
+    cols = st.columns([3, 1, 1], vertical_alignment="center")
     cols[0].caption(f"Page {page} of {pages}{where} · {note}")
     cols[1].button(
-        "Previous page", icon=":material/chevron_left:", key=f"pdfprev-{key}", disabled=page <= 1,
+        "Previous", icon=":material/chevron_left:", key=f"pdfprev-{key}", disabled=page <= 1, help="Previous page",
         on_click=_turn_page, args=(key, -1, pages), width="stretch",
     )  # fmt: skip
     cols[2].button(
-        "Next page", icon=":material/chevron_right:", key=f"pdfnext-{key}", disabled=page >= pages,
+        "Next", icon=":material/chevron_right:", key=f"pdfnext-{key}", disabled=page >= pages, help="Next page",
         on_click=_turn_page, args=(key, 1, pages), width="stretch",
     )  # fmt: skip
     st.html(body)
