@@ -226,7 +226,7 @@ class Engine:
     # -- related papers and the citation graph ---------------------------------------------------
     def citation_graph(self) -> CitationGraph:
         """Which papers cite which (by DOI, arXiv id, title + year) and the works cited but missing
-        (assistant/graph.py); built once per library generation."""
+        (assistant/graph.py); built once per library content."""
         from assistant.graph import library_graph
 
         return library_graph(self.library)

@@ -10,11 +10,13 @@ title (TITLE_ONLY_WORDS words) is trusted. References linked to no paper are gro
 the same rules (a union of the references sharing a DOI, an arXiv id, or a title within a year), so
 "cited but missing" counts a work once per citing paper however each one wrote it down.
 
-`cached_graph(library)` keeps one graph per library object until its generation changes.
+`library_graph(library)` keeps one graph per library object until a paper changes (`content_key`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import threading
 import weakref
@@ -248,24 +250,35 @@ def build_graph(papers: Iterable[Paper], min_missing: int = MIN_MISSING) -> Cita
     )
 
 
-# -- one graph per library generation --------------------------------------------------------------
+# -- one graph per library content ------------------------------------------------------------------
 _CACHE: weakref.WeakKeyDictionary[Any, tuple[str, Any]] = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
 
 
-def cached(owner: Any, generation: str, name: str, compute: Callable[[], Any]) -> Any:
-    """`compute()` once per (owner, name) until `generation` changes (owner: the library object)."""
+def cached(owner: Any, key: str, name: str, compute: Callable[[], Any]) -> Any:
+    """`compute()` once per (owner, name) until `key` (a content key) changes (owner: the library)."""
     with _CACHE_LOCK:
         slot = _CACHE.setdefault(owner, ("", {}))
-        if slot[0] != generation:
-            slot = _CACHE[owner] = (generation, {})
+        if slot[0] != key:
+            slot = _CACHE[owner] = (key, {})
         values: dict[str, Any] = slot[1]
         if name not in values:
             values[name] = compute()
         return values[name]
 
 
+def content_key(library: Any) -> str:
+    """What the graph and the paper vectors depend on: every paper's content hash, from the SQLite store.
+
+    Not `Library.generation`: that is read from Chroma's collection metadata, which this process's
+    client keeps from when it opened the collection, so a write by another process (a CLI ingest while
+    the app runs) left it unchanged here while the store, reconciled on refresh, had the new papers.
+    """
+    items = sorted(library.hashes().items())
+    return hashlib.sha1(json.dumps(items).encode()).hexdigest()
+
+
 def library_graph(library: Any) -> CitationGraph:
-    """The graph of a library's papers, built once per library generation."""
-    graph: CitationGraph = cached(library, library.generation, "graph", lambda: build_graph(library.papers()))
+    """The graph of a library's papers, built once per library content."""
+    graph: CitationGraph = cached(library, content_key(library), "graph", lambda: build_graph(library.papers()))
     return graph

@@ -1,6 +1,6 @@
 """Related papers: the papers nearest a chosen one, by their text and by the citation graph.
 
-A paper's vector is the mean of its chunk vectors (normalised), read once per library generation;
+A paper's vector is the mean of its chunk vectors (normalised), read once per library content;
 text similarity is their cosine. The graph adds what text cannot see: the two papers cite each
 other, they share references (bibliographic coupling), or other papers of the library cite both
 (co-citation). The score is the cosine plus a fixed bonus per link (capped), so a paper that shares
@@ -146,8 +146,8 @@ def rank_related(
 
 
 def related_in(library: Any, graph: CitationGraph, paper_id: str, k: int) -> list[RelatedPaper]:
-    """`rank_related` over a library; its paper vectors are read once per library generation."""
-    from assistant.graph import cached
+    """`rank_related` over a library; its paper vectors are read once per library content."""
+    from assistant.graph import cached, content_key
 
-    vectors = cached(library, library.generation, "paper_vectors", lambda: paper_vectors(library.collection))
+    vectors = cached(library, content_key(library), "paper_vectors", lambda: paper_vectors(library.collection))
     return rank_related(paper_id, {p.id: p for p in library.papers()}, vectors, graph, k)

@@ -100,3 +100,17 @@ def test_graph_follows_the_library_generation(engine: Engine) -> None:
     assert [w.doi for w in second.missing] == [MISSING_DOI]  # the added paper is no longer missing
     assert second.paper(missing.id) is not None and second.paper(missing.id).cited_by == 3  # type: ignore[union-attr]
     assert any(r.id == missing.id for r in engine.related(ROUTING, k=5))
+
+
+def test_graph_sees_a_write_made_through_another_library_object(engine: Engine, embedder) -> None:  # type: ignore[no-untyped-def]
+    """The app's engine stays open while `papers ingest` writes: after refresh its graph is the new one."""
+    before = engine.citation_graph()
+    assert len(before.missing) == 2
+    other = Engine(get_settings(), embedder=embedder)  # its own Library object, as another process has
+    other.ingest([Paper(id=f"arxiv:{MISSING_ARXIV}", title="Citation Context Embeddings for Scholarly Retrieval",
+                        abstract="Sentences around citations describe the cited papers.", year=2019,
+                        arxiv_id=MISSING_ARXIV)])  # fmt: skip
+    engine.refresh()
+    after = engine.citation_graph()
+    assert [w.doi for w in after.missing] == [MISSING_DOI]
+    assert any(r.id == f"arxiv:{MISSING_ARXIV}" for r in engine.related(ROUTING, k=5))

@@ -146,3 +146,36 @@ def test_graph_page_shows_cited_but_missing_and_adds_one(gpage, graph_app: App, 
     pg.locator(".st-key-missing-2").wait_for(state="detached")
     assert MISSING_DOI in pg.locator(".st-key-missing-1").inner_text()
     assert watch.dialogs == [] and watch.outside == [] and watch.errors == []
+
+
+def test_hostile_titles_stay_inert_in_the_drawn_graph(gpage, graph_app: App, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Titles that try Markdown, HTML and DOT injection are drawn as text in the SVG (runs last: it
+    adds two papers to the module's library)."""
+    from assistant.engine import Engine
+    from assistant.models import BibReference, Paper
+    from assistant.settings import Settings
+    from tests.e2e.test_browser import assert_page_inert
+    from tests.ui_support import ATTACKER, IMG, MD_IMG, SCRIPT
+
+    hostile = f'"]; x [label="owned {IMG} {SCRIPT} {MD_IMG}'
+    evil = [
+        Paper(
+            id=f"evil-graph-{i}",
+            title=f"Evil {i} <b>now</b> {IMG}",
+            abstract="Soft grippers harvest tomatoes in greenhouses.",
+            references=[BibReference(title=hostile, year=2020, arxiv_id="2001.00001")],
+        )
+        for i in (1, 2)
+    ]
+    settings = Settings(_env_file=None, data_dir=graph_app.data_dir)  # type: ignore[call-arg]
+    Engine(settings, embedder=embedder).ingest(evil)
+    pg, watch = gpage
+    _go(pg, graph_app, "Graph", "Cited but missing")
+    svg = pg.locator("[data-testid=stGraphVizChart] svg")
+    svg.locator("g.node", has_text="Evil 1").first.wait_for()
+    drawn = str(svg.text_content())
+    assert "<b>now</b>" in drawn and '"]; x [label="owned' in drawn  # the literal text, one node
+    assert svg.locator("img, script, foreignObject, a").count() == 0
+    assert svg.locator("g.node", has_text="owned").count() == 1
+    assert not [u for u in watch.outside if ATTACKER in u]
+    assert_page_inert(pg, watch)
