@@ -6,6 +6,7 @@ No style may show reasoning text, pass an uncited sentence as the answer, or los
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -20,6 +21,7 @@ from assistant.settings import get_settings
 from assistant.text import md_escape
 from tests.llm_server import GRID_CLAIM, MATH_CODE_ANSWER, PIG_CLAIM, LLMServer, Reply
 from tests.support import invoke
+from tests.ui_support import answer_html, assert_view_inert, shown_sentences
 
 PIG = "t:4c709caec8fa"
 PIG_Q = "How can Gaussian functions with learnable positions replace a fixed mesh in physics-informed learning?"
@@ -206,11 +208,17 @@ def test_style_on_the_chat_page(
     expected, cites, notes = EXPECTED[name]
     assert answer.mode == "llm" and answer.answer == expected and [c.n for c in answer.citations] == cites
     message = at.chat_message[-1]
-    body = message.markdown[0].value
-    assert body == expected, "rendered as written: maths, code, indentation and nested lists intact"
-    assert_shown(body)
+    body = answer_html(message)  # the answer, sentence by sentence with its sources (ui/support_html.py)
+    shown = shown_sentences(body)
+    assert sorted({n for _, chips, _ in shown for n in chips}) == cites
+    seen = html.unescape(re.sub(r"<[^>]+>", " ", body.split("</style>", 1)[1]))
+    assert_shown(seen)
+    assert_view_inert(body)
     captions = [c.value for c in message.caption]
     assert [c for c in captions if "left out" in c] == [f":material/info: {md_escape(n)}" for n in notes]
     if name == "markdown-math-code":
-        assert "$k<n$" in body and "    return x[0] + x[1]" in body and "\n  - means are learned [1]" in body
+        # Shown as written: maths literally, the code block with its indentation, the nested list nested.
+        assert "$k&lt;n$" in body and "    return x[0] + x[1]" in body
+        assert '<li><span class="pa-sent" data-src="1">Gaussian parameters:' in body
+        assert '<span class="pa-chip" data-n="1">1</span><ul><li>' in body  # the sub-list inside the item
     assert_inert(at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from assistant.citations import strip_markers
 from assistant.models import Answer
 from tests.ui_support import (
     EVIL_PAPER,
@@ -15,8 +16,10 @@ from tests.ui_support import (
     PIG_QUESTION,
     SCRIPT,
     add_papers,
+    answer_html,
     app_test,
     assert_inert,
+    shown_sentences,
 )
 from ui.render import conversation_markdown
 
@@ -42,8 +45,11 @@ def test_ask_streams_a_cited_answer_with_clickable_sources(seed_library) -> None
 
     msgs = at.chat_message
     assert [m.name for m in msgs] == ["user", "assistant"]
-    body = msgs[1].markdown[0].value
-    assert "[1]" in body and body == answer.answer  # the cleaned answer, rendered as Markdown
+    # The cleaned answer, sentence by sentence, each with the sources that support it.
+    shown = shown_sentences(answer_html(msgs[1]))
+    assert shown and shown[0][1] == [1]
+    flat = " ".join(strip_markers(answer.answer).split())
+    assert all(" ".join(text.split()) in flat for text, _, _ in shown)
     assert "offline" in msgs[1].caption[0].value
 
     # One chip per citation, then one expander per source holding the exact chunk text.

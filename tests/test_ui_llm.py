@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from tests.llm_server import LLMServer, Reply
-from tests.ui_support import ATTACKER, PIG_QUESTION, app_test, assert_inert
+from tests.ui_support import (
+    ATTACKER,
+    PIG_QUESTION,
+    answer_html,
+    app_test,
+    assert_inert,
+    assert_view_inert,
+    shown_sentences,
+)
 
 HOSTILE_REPLY = (
     "PIG makes the mesh learnable: Gaussians whose means and variances are trained [1]. "
@@ -31,10 +39,12 @@ def test_llm_answer_shows_model_and_is_cleaned(
 
     message = at.chat_message[-1]
     assert "LLM\\: test\\-model" in message.caption[0].value
-    body = message.markdown[0].value
-    assert body.startswith("PIG makes the mesh learnable")
-    assert "[1]" in body and "[7]" not in body
+    body = answer_html(message)  # the answer, sentence by sentence with its sources
+    shown = shown_sentences(body)
+    assert shown[0][0].startswith("PIG makes the mesh learnable") and shown[0][1] == [1]
+    assert 'data-n="7"' not in body and all(7 not in chips for _, chips, _ in shown)
     assert ATTACKER not in body and "<script" not in body and "![" not in body
+    assert_view_inert(body)
     assert [c.n for c in answer.citations] == [1]
     assert_inert(at)
 

@@ -152,3 +152,52 @@ def assert_inert(at: Any) -> None:
         assert "<a href" not in html or ATTACKER not in html, (src, html)
         text = html_lib.unescape(re.sub(r"<[^>]+>", " ", html))
         assert not re.search(r"(?i)(https?://|www\.)[^\s]*" + re.escape(ATTACKER), text), (src, text)
+
+
+# --- the chat answer's support view (ui/support_html.py) ----------------------------------------
+def answer_html(node: Any) -> str:
+    """The HTML of the answer body (the support view) inside an AppTest node (a chat message)."""
+    found: list[str] = []
+
+    def walk(n: Any) -> None:
+        if getattr(n, "type", "") == "html" and "pa-answer" in n.proto.body:
+            found.append(n.proto.body)
+        for child in getattr(n, "children", {}).values():
+            walk(child)
+
+    walk(node)
+    assert len(found) == 1, f"expected one answer body, found {len(found)}"
+    return found[0]
+
+
+def shown_sentences(body_html: str) -> list[tuple[str, list[int], str]]:
+    """(sentence text as the reader sees it, the source chips after it, status) in reading order."""
+    import html as html_lib
+    import re
+
+    out = []
+    pattern = (
+        r'<span class="pa-sent( pa-unsupported| pa-neutral)?" data-src="[^"]*">(.*?)</span>'
+        r'((?:<span class="pa-chip" data-n="\d+">\d+</span>)*)(<span class="pa-nosrc")?'
+    )
+    answer = body_html.split('<div class="pa-legend">')[0]
+    for m in re.finditer(pattern, answer, re.DOTALL):
+        text = html_lib.unescape(re.sub(r"<[^>]+>", "", m.group(2)))
+        chips = [int(n) for n in re.findall(r'data-n="(\d+)"', m.group(3))]
+        status = {" pa-unsupported": "unsupported", " pa-neutral": "neutral"}.get(m.group(1) or "", "supported")
+        assert (status == "unsupported") == bool(m.group(4)), "an unsupported sentence carries its badge"
+        out.append((text, chips, status))
+    return out
+
+
+def assert_view_inert(body_html: str) -> None:
+    """The support view's HTML holds no element the answer or a paper could have smuggled in."""
+    import re
+
+    tags = set(re.findall(r"<\s*([a-zA-Z][a-zA-Z0-9-]*)", body_html))
+    assert tags <= {"style", "div", "span", "p", "ul", "ol", "li", "strong", "em", "code", "pre", "a", "br",
+                    "table", "thead", "tbody", "tr", "th", "td"}, tags
+    assert "<img" not in body_html and "<script" not in body_html
+    assert not re.search(r"<[^>]*\son\w+\s*=", body_html), "no live event handler"
+    for href in re.findall(r'href="([^"]*)"', body_html):
+        assert href.startswith(("http://", "https://")) and ATTACKER not in href, href

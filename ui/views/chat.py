@@ -10,6 +10,7 @@ import streamlit as st
 from assistant.errors import PapersError
 from assistant.models import Answer, Citation
 from ui import passage, render, state
+from ui.support_html import render_answer_body
 
 MESSAGES = "chat_messages"
 CONVERSATION = "chat_conversation"
@@ -62,7 +63,7 @@ def render_answer(answer: Answer, turn: int) -> None:
         st.info(render.md_escape(answer.answer), icon=":material/search_off:")
         st.caption("Nothing in the library matched the question well enough, so nothing is cited.")
         return
-    render.model_markdown(answer.answer, [c.url for c in answer.citations])
+    render_answer_body(answer, key=f"support-{turn}")  # each sentence with its sources
     notes(answer)
     if not answer.citations:
         return
