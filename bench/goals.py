@@ -320,6 +320,16 @@ GOALS: tuple[Goal, ...] = (
     ),
     *_server_goals(),
     *_quality_goals(),
+    Goal(
+        "map_10000",
+        "library map of 10,000 papers (projection, named themes, points)",
+        "map.10000_s",
+        "s",
+        "<=",
+        Absolute(3.0),
+        baseline="map.pca_10000_s",
+        baseline_label="plain PCA of the same vectors",
+    ),
 )
 
 
