@@ -266,6 +266,15 @@ class Settings(BaseSettings):
     api_timeout_s: float = Field(
         300.0, gt=0, description="Client mode: seconds to wait for one API answer (an LLM answer can take a while)."
     )
+    mcp_port: int = Field(
+        8001,
+        ge=1,
+        le=65535,
+        description=(
+            "Port `papers mcp --http` listens on (beside `papers serve` on PAPERS_API_PORT); the host is "
+            "PAPERS_API_HOST."
+        ),
+    )
 
     @field_validator("chroma_url")
     @classmethod

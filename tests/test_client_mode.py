@@ -20,6 +20,7 @@ from assistant.models import Answer
 from tests.api_server import ServeProcess, serve_process
 from tests.chroma_server import free_port
 from tests.support import PAPERS, assert_one_line_error, papers, papers_json
+from ui.api_client import error_line, sse_events
 
 pytestmark = pytest.mark.slow
 
@@ -125,3 +126,28 @@ def test_mcp_in_client_mode_answers_from_the_server(
 
     anyio.run(session)
     assert not (tmp_path / "client-local").exists()
+
+
+# -- the one-line messages, for statuses the tests above cannot make a real server send -----------------
+def test_error_lines_name_the_server_and_what_to_fix() -> None:
+    base = "http://api.example:8000"
+    assert error_line(base, 500, '{"error": "internal error (KeyError)"}') == (
+        f"the API at {base} failed (HTTP 500): internal error (KeyError)"
+    )
+    assert error_line(base, 502, "<html><body>Bad   gateway</body></html>") == (
+        f"the API at {base} failed (HTTP 502): <html><body>Bad gateway</body></html>"
+    )
+    assert error_line(base, 503, "") == f"the API at {base} failed (HTTP 503): HTTP 503"
+    assert error_line(base, 409, '{"error": "library busy"}') == "library busy"
+    assert "\n" not in error_line(base, 500, "line one\nline two\n" * 50)
+
+
+def test_sse_events_read_split_frames() -> None:
+    lines = [
+        "event: token", 'data: {"text": "Hel"}', "",
+        "event: token", 'data: {"text": "lo"}', "",
+        "event: answer", 'data: {"question": "q",', 'data: "answer": "Hello", "mode": "extractive"}', "",
+    ]  # fmt: skip
+    got = list(sse_events(lines))
+    assert got[:2] == [("token", {"text": "Hel"}), ("token", {"text": "lo"})]
+    assert got[2] == ("answer", {"question": "q", "answer": "Hello", "mode": "extractive"})

@@ -256,3 +256,11 @@ def test_streamable_http_round_trip_behind_keys(http_server: str, seed_library: 
 def test_http_beyond_loopback_needs_keys() -> None:
     done = papers("mcp", "--http", "--host", "0.0.0.0", "--port", str(free_port()))
     assert_one_line_error(done, "PAPERS_API_KEYS")
+
+
+def test_http_port_in_use_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        done = papers("mcp", "--http", "--port", str(taken.getsockname()[1]))
+    assert_one_line_error(done, "cannot listen on 127.0.0.1")

@@ -98,18 +98,19 @@ def merged_report(server: dict[str, Any] | None, local_errors: list[LoadError]) 
 
 def sse_events(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
     """(event, data) of a Server-Sent Events stream whose `data:` lines are each one JSON value."""
-    event, data = "message", ""
+    event = "message"
+    data: list[str] = []
     for line in lines:
         if not line:
             if data:
-                yield event, json.loads(data)
-            event, data = "message", ""
+                yield event, json.loads("\n".join(data))  # a frame's data lines join with newlines (SSE)
+            event, data = "message", []
         elif line.startswith("event:"):
             event = line[6:].strip()
         elif line.startswith("data:"):
-            data += line[5:].strip()
+            data.append(line[5:].strip())
     if data:
-        yield event, json.loads(data)
+        yield event, json.loads("\n".join(data))
 
 
 class RemoteEngine:
