@@ -9,8 +9,10 @@
 - Themes are the summary's (assistant/reports/summary/themes.py: k-means by cosine silhouette, named
   by distinguishing phrases); above `THEME_SAMPLE` papers the themes are found on a seeded sample
   and every paper joins its nearest theme centre, so naming stays cheap.
-- The result depends only on the library's content: it is cached by library generation in memory
-  and on disk (`<library cache dir>/map.json`), and recomputed only when the library changed.
+- The result depends only on the library's content: it is cached by the papers' content hashes
+  (assistant/graph.py `content_key`, read from the SQLite store; not `Library.generation`, which a
+  process keeps from when it opened Chroma) in memory and on disk (`<library cache dir>/map.json`),
+  and recomputed only when a paper was added, changed or removed.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 THEME_SAMPLE = 500  # papers the themes are clustered and named on; the rest join the nearest centre
 SEED = 0
 CACHE_FILE = "map.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 class MapPoint(BaseModel):
@@ -49,7 +51,7 @@ class LibraryMap(BaseModel):
     points: list[MapPoint] = Field(default_factory=list)
     themes: list[str] = Field(default_factory=list, description="Theme names, largest theme first.")
     method: str = Field("", description="How the 2-D positions were computed: tsne, pca or trivial.")
-    generation: str = ""
+    content_key: str = Field("", description="The papers' content key the map was computed for.")
     version: int = CACHE_VERSION
 
     def years(self) -> dict[int, int]:
@@ -118,7 +120,7 @@ def map_themes(
     return np.array([rank[int(t)] for t in labels], dtype=int), [names[t] for t in order]
 
 
-def build_map(papers: Sequence[Paper], vectors: np.ndarray, tsne_max: int, generation: str = "") -> LibraryMap:
+def build_map(papers: Sequence[Paper], vectors: np.ndarray, tsne_max: int, content_key: str = "") -> LibraryMap:
     """Papers (in the order of `vectors`' rows) → the map."""
     from threadpoolctl import threadpool_limits
 
@@ -131,20 +133,20 @@ def build_map(papers: Sequence[Paper], vectors: np.ndarray, tsne_max: int, gener
         MapPoint(id=p.id, title=p.title, year=p.year, x=float(x), y=float(y), theme=int(t))
         for p, (x, y), t in zip(papers, xy, labels)
     ]
-    return LibraryMap(points=points, themes=names, method=method, generation=generation)
+    return LibraryMap(points=points, themes=names, method=method, content_key=content_key)
 
 
-# --- the library's map, cached by generation -----------------------------------------------------------
+# --- the library's map, cached by content ---------------------------------------------------------------
 _MEMORY: dict[tuple[str, int], LibraryMap] = {}
 _MEMORY_LOCK = threading.Lock()
 
 
-def read_cached(path: Path, generation: str) -> LibraryMap | None:
+def read_cached(path: Path, key: str) -> LibraryMap | None:
     try:
         found = LibraryMap.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, ValidationError):
         return None  # missing or damaged: recompute
-    return found if found.generation == generation and found.version == CACHE_VERSION else None
+    return found if found.content_key == key and found.version == CACHE_VERSION else None
 
 
 def write_cached(path: Path, result: LibraryMap) -> None:
@@ -157,11 +159,10 @@ def write_cached(path: Path, result: LibraryMap) -> None:
         pass  # a read-only data dir still gets its map, only not kept
 
 
-def compute_map(library: Library, tsne_max: int) -> LibraryMap:
-    """The map of everything in `library` now (no cache)."""
+def compute_map(library: Library, tsne_max: int, key: str) -> LibraryMap:
+    """The map of everything in `library` now (no cache), labelled with its content `key`."""
     from assistant.related import paper_vectors
 
-    generation = library.generation
     papers = {p.id: p for p in library.papers()}
     ids, vectors = paper_vectors(library.collection)  # the related papers' reader: mean chunk vectors
     ids_known = [i for i in ids if i in papers]
@@ -170,23 +171,25 @@ def compute_map(library: Library, tsne_max: int) -> LibraryMap:
 
         keep = np.array([i in papers for i in ids])
         vectors = vectors[keep]
-    return build_map([papers[i] for i in ids_known], vectors, tsne_max, generation)
+    return build_map([papers[i] for i in ids_known], vectors, tsne_max, key)
 
 
 def library_map(library: Library, tsne_max: int) -> LibraryMap:
-    """The library's map, recomputed only when the library changed (memory, then disk, then compute)."""
-    generation = library.generation
+    """The library's map, recomputed only when its papers changed (memory, then disk, then compute)."""
+    from assistant.graph import content_key
+
+    key_now = content_key(library)
     path = library.cache_dir / CACHE_FILE
-    key = (str(path), tsne_max)
+    slot = (str(path), tsne_max)
     with _MEMORY_LOCK:
-        found = _MEMORY.get(key)
-    if found is not None and found.generation == generation:
+        found = _MEMORY.get(slot)
+    if found is not None and found.content_key == key_now:
         return found
-    found = read_cached(path, generation)
+    found = read_cached(path, key_now)
     if found is None or found.method == "tsne" and len(found.points) > tsne_max:
-        found = compute_map(library, tsne_max)
-        if found.generation == library.generation:  # nobody wrote meanwhile
+        found = compute_map(library, tsne_max, key_now)
+        if content_key(library) == key_now:  # nobody wrote meanwhile
             write_cached(path, found)
     with _MEMORY_LOCK:
-        _MEMORY[key] = found
+        _MEMORY[slot] = found
     return found

@@ -1,5 +1,5 @@
 """The library map (assistant/library_map.py) on the real seed library: one point per paper, named
-themes, deterministic, cached by library generation, never loading the model."""
+themes, deterministic, cached by the papers' content, never loading the model."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.engine import Engine
+from assistant.graph import content_key
+from assistant.library import Library
 from assistant.library_map import CACHE_FILE, LibraryMap, map_themes, project
 from assistant.models import Paper
 from assistant.settings import get_settings
@@ -37,8 +39,8 @@ def test_map_is_cached_until_the_library_changes(seed_library, embedder, tmp_pat
     engine = Engine(get_settings(), library=seed_library)
     first = engine.paper_map()
     cached = seed_library.cache_dir / CACHE_FILE
-    assert LibraryMap.model_validate_json(cached.read_text()).generation == seed_library.generation
-    assert engine.paper_map() is first  # same generation: nothing recomputed
+    assert LibraryMap.model_validate_json(cached.read_text()).content_key == content_key(seed_library)
+    assert engine.paper_map() is first  # same papers: nothing recomputed
 
     # A fresh engine (another process) reads the disk cache; a damaged file is recomputed, not an error.
     assert Engine(get_settings(), library=seed_library).paper_map() == first
@@ -48,9 +50,15 @@ def test_map_is_cached_until_the_library_changes(seed_library, embedder, tmp_pat
     library_map._MEMORY.clear()
     assert Engine(get_settings(), library=seed_library).paper_map().points == first.points
 
-    add_papers(seed_library, embedder, tmp_path, NEW_PAPER)
+    # Another process adds a paper: this engine's library object sees it after a refresh, as the app does.
+    other = Library(get_settings())
+    try:
+        add_papers(other, embedder, tmp_path, NEW_PAPER)
+    finally:
+        other.close()
+    engine.refresh()
     after = engine.paper_map()
-    assert after.generation == seed_library.generation != first.generation
+    assert after.content_key == content_key(seed_library) != first.content_key
     assert len(after.points) == 47 and NEW_PAPER["id"] in {p.id for p in after.points}
 
 
