@@ -123,6 +123,17 @@ def test_a_library_built_before_pages_finds_the_page_on_demand(tmp_path: Path, e
     ]
 
 
+def test_an_uploaded_pdf_shows_its_text_and_says_why(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    eng = Engine(get_settings(), embedder=embedder)
+    papers = [p for p in load_all([PDFS / "twocol.pdf"], eng.settings) if isinstance(p, Paper)]
+    assert eng.ingest([p.model_copy(update={"source": "upload:twocol.pdf"}) for p in papers]).added == 1
+    eng.library.close()
+    at, answer = _ask_and_open(QUESTION)
+    assert _html(at, 1) == []
+    assert ":material/info: twocol.pdf was uploaded and only its text is kept; the cited text:" in _captions(at, 1)
+    assert answer.citations[0].text in [t.value for t in _nodes(_expander(at, 1), "text")]
+
+
 def test_abstract_source_marks_the_quoted_sentences(seed_library) -> None:  # type: ignore[no-untyped-def]
     at, answer = _ask_and_open(PIG_QUESTION)
     cited = answer.citations[0]

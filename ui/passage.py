@@ -151,7 +151,10 @@ def show(c: Citation, key: str, answer: str = "", expanded: bool = True) -> None
         try:
             if path is not None:
                 pdf_view(c, path, key)
-            elif paper is not None and paper.abstract.strip():
+            elif paper is not None and paper.source.lower().endswith(".pdf"):  # an upload: the file was not kept
+                name = md_escape(render.source_name(paper.source))
+                st.caption(f":material/info: {name} was uploaded and only its text is kept; the cited text:")
+            elif paper is not None and paper.abstract.strip() and not c.section:  # cited from the abstract
                 abstract_view(c, paper, answer)
         except PapersError as exc:
             st.caption(f":material/info: {md_escape(str(exc))}; showing the cited text instead.")
