@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from ui.cli import answers, graph, library, mcp, reports, serve, watch
+from ui.cli import answers, graph, library, library_map, mcp, reports, serve, watch
 
 app = typer.Typer(
     help="Paper Assistant: ingest papers, ask cited questions, compare methods, summarise literature.",
@@ -15,7 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts mention [n] citations; rich markup would swallow them
 )
-for group in (library.app, answers.app, reports.app, watch.app, serve.app, graph.app, mcp.app):
+for group in (library.app, answers.app, reports.app, watch.app, serve.app, graph.app, library_map.app, mcp.app):
     app.add_typer(group)
 
 
