@@ -91,13 +91,20 @@ def page_text(doc: Any, index: int) -> tuple[str, Any]:
     return textpage.get_text_range(), textpage
 
 
-def boxes_on(textpage: Any, text: str, chunk: str, width: float, height: float) -> list[Box]:
-    """The rectangles over `chunk`'s words on one page (empty when it is not there)."""
+def boxes_on(pg: Any, textpage: Any, text: str, chunk: str) -> list[Box]:
+    """The rectangles over `chunk`'s words on one page (empty when it is not there).
+
+    Character positions are in page space; the image shows the crop box, so boxes are taken
+    relative to it. A rotated page gets no boxes (its image is shown unmarked) rather than wrong ones.
+    """
+    if pg.get_rotation() % 360:
+        return []
+    x0, y0, x1, y1 = pg.get_cropbox()
     out: list[Box] = []
     for start, end in runs(matched_positions(chunk, text), text):
         for i in range(textpage.count_rects(start, end - start)):
             left, bottom, right, top = textpage.get_rect(i)
-            out.append(_fraction(left, bottom, right, top, width, height))
+            out.append(_fraction(left - x0, bottom - y0, right - x0, top - y0, x1 - x0, y1 - y0))
     return out
 
 
@@ -114,9 +121,8 @@ def passage_boxes(path: Path, page: int, chunk: str) -> list[Box]:
     """The highlight boxes of `chunk` on page `page` (1-based) of the PDF at `path`."""
     with _document(path) as doc:
         pg = _page(doc, path, page)
-        width, height = pg.get_size()
         text, textpage = page_text(doc, page - 1)
-        return boxes_on(textpage, text, chunk, width, height)
+        return boxes_on(pg, textpage, text, chunk)
 
 
 def find_page(path: Path, chunk: str) -> int | None:
@@ -154,5 +160,5 @@ def page_view(path: Path, page: int, chunk: str, *, scale: float, cache_dir: Pat
         pg = _page(doc, path, page)
         width, height = pg.get_size()
         text, textpage = page_text(doc, page - 1)
-        boxes = boxes_on(textpage, text, chunk, width, height)
+        boxes = boxes_on(pg, textpage, text, chunk)
         return PageView(page=page, pages=len(doc), width=width, height=height, png=png, boxes=boxes)

@@ -88,16 +88,36 @@ def _overlap(a: tuple[float, float, float, float], b: Box) -> bool:
     return x0 < b.x + b.w and b.x < x1 and y0 < b.y + b.h and b.y < y1
 
 
-def _word_boxes(textpage: Any, width: float, height: float, word: str) -> list[tuple[float, float, float, float]]:
-    """Every place PDFium itself finds `word` on the page, as page fractions (left, top, right, bottom)."""
+def _word_boxes(pg: Any, textpage: Any, word: str) -> list[tuple[float, float, float, float]]:
+    """Every place PDFium itself finds `word` on the page, as fractions of the crop box (left, top, right, bottom)."""
+    x0, y0, x1, y1 = pg.get_cropbox()
+    width, height = x1 - x0, y1 - y0
     out = []
     searcher = textpage.search(word, match_case=True, match_whole_word=True)
     while (found := searcher.get_next()) is not None:
         start, count = found
         for i in range(textpage.count_rects(start, count)):
             left, bottom, right, top = textpage.get_rect(i)
-            out.append((left / width, (height - top) / height, right / width, (height - bottom) / height))
+            out.append(((left - x0) / width, (y1 - top) / height, (right - x0) / width, (y1 - bottom) / height))
     return out
+
+
+def _assert_boxes_cover(pg: Any, boxes: list[Box], chunk: str) -> None:
+    """PDFium's positions of the chunk's words lie under the boxes; the boxes hold only the chunk's text."""
+    textpage = pg.get_textpage()
+    # (PDFium's search misses words it split at a line break: "ex\ufffepensive".)
+    placed = {w: _word_boxes(pg, textpage, w) for w in set(re.findall(r"[A-Za-z]{5,}", chunk))}
+    words = {w: rects for w, rects in placed.items() if rects}
+    assert len(words) >= 5, words
+    uncovered = [w for w, rects in words.items() if not any(_overlap(r, b) for r in rects for b in boxes)]
+    # One miss is a word found only elsewhere on the page, its own copy split ("pas\ufffesages").
+    assert len(uncovered) <= max(1, len(words) // 10), uncovered
+    x0, y0, x1, y1 = pg.get_cropbox()
+    for b in boxes:
+        left, right = x0 + b.x * (x1 - x0) + 0.5, x0 + (b.x + b.w) * (x1 - x0) - 0.5
+        bottom, top = y1 - (b.y + b.h) * (y1 - y0) + 0.5, y1 - b.y * (y1 - y0) - 0.5
+        inside = textpage.get_text_bounded(left, bottom, right, top)
+        assert fold(inside)[0] in fold(chunk)[0], inside
 
 
 @pytest.mark.parametrize("name", ["twocol.pdf", "onecol.pdf"])
@@ -111,26 +131,35 @@ def test_boxes_lie_on_the_page_and_cover_the_chunks_words_only(name: str) -> Non
             assert boxes, (c.index, c.text[:60])
             for b in boxes:
                 assert 0 <= b.x and 0 <= b.y and b.w > 0 and b.h > 0 and b.x + b.w <= 1 and b.y + b.h <= 1, b
-            pg = doc[c.page - 1]
-            width, height = pg.get_size()
-            textpage = pg.get_textpage()
-            # The chunk's own words, as PDFium places them, are under a box...
-            # (PDFium's search misses words it split at a line break: "ex\ufffepensive".)
-            placed = {w: _word_boxes(textpage, width, height, w) for w in set(re.findall(r"[A-Za-z]{5,}", c.text))}
-            words = {w: rects for w, rects in placed.items() if rects}
-            assert len(words) >= 5, words
-            uncovered = [w for w, rects in words.items() if not any(_overlap(r, b) for r in rects for b in boxes)]
-            # One miss is a word found only elsewhere on the page, its own copy split ("pas\ufffesages").
-            assert len(uncovered) <= max(1, len(words) // 10), (c.index, uncovered)
-            # ...and what the boxes hold, read back by PDFium, is the chunk's text.
-            chunk_folded = fold(c.text)[0]
-            for b in boxes:
-                left, right = b.x * width + 0.5, (b.x + b.w) * width - 0.5
-                bottom, top = height - (b.y + b.h) * height + 0.5, height - b.y * height - 0.5
-                inside = textpage.get_text_bounded(left, bottom, right, top)
-                assert fold(inside)[0] in chunk_folded, (c.index, inside)
+            _assert_boxes_cover(doc[c.page - 1], boxes, c.text)
     finally:
         doc.close()
+
+
+def test_boxes_follow_the_crop_box_and_skip_rotated_pages(tmp_path: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import RectangleObject
+
+    chunk = next(c for c in _chunks("onecol.pdf") if c.page == 1 and c.section == "abstract")
+    reader = PdfReader(str(PDFS / "onecol.pdf"))
+    writer = PdfWriter()
+    for page in reader.pages:
+        writer.add_page(page)
+    writer.pages[0].cropbox = RectangleObject([40, 50, 572, 752])
+    writer.pages[1].rotate(90)
+    path = tmp_path / "cropped.pdf"
+    with path.open("wb") as fh:
+        writer.write(fh)
+    boxes = passage_boxes(path, 1, chunk.text)
+    assert boxes and boxes != passage_boxes(PDFS / "onecol.pdf", 1, chunk.text)  # moved with the crop box
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        assert doc[0].get_size() == (532.0, 702.0)
+        _assert_boxes_cover(doc[0], boxes, chunk.text)
+    finally:
+        doc.close()
+    later = next(c for c in _chunks("onecol.pdf") if c.page == 2)
+    assert passage_boxes(path, 2, later.text) == []  # rotated: shown unmarked rather than marked wrong
 
 
 def test_a_page_is_rendered_once_and_cached(tmp_path: Path) -> None:
