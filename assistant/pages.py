@@ -14,6 +14,7 @@ highlight of a page at view time (ingest/pdf_pages.py, from PDFium's characters)
 from __future__ import annotations
 
 import bisect
+import re
 import unicodedata
 from collections.abc import Sequence
 
@@ -22,6 +23,7 @@ from assistant.models import PaperHit
 ANCHOR = 32  # folded characters that place a chunk: long enough to be unique on a page
 RESYNC = 16  # folded characters that pick the walk up again after a mismatch
 SKIP = 600  # folded page characters a walk may jump over (a header, a footnote, a figure caption)
+_ALNUM = re.compile(r"[^\W_]+")  # what str.isalnum() accepts
 
 
 def fold(text: str) -> tuple[str, list[int]]:
@@ -42,6 +44,11 @@ def fold(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
+def folded(text: str) -> str:
+    """`fold(text)[0]` without the index map, five times faster: for placing chunks at ingest."""
+    return "".join(_ALNUM.findall(unicodedata.normalize("NFKD", text).lower()))
+
+
 def _probes(folded: str) -> list[int]:
     """Offsets in a folded chunk to place it from: its start, then further in (its start may sit on
     the page before, or read differently there)."""
@@ -52,7 +59,7 @@ def _probes(folded: str) -> list[int]:
 
 def assign_pages(chunks: Sequence[str], page_texts: Sequence[str]) -> list[int | None]:
     """The 1-based page each chunk starts on (None where its text is not found in any page)."""
-    folded_pages = [fold(t)[0] for t in page_texts]
+    folded_pages = [folded(t) for t in page_texts]
     starts: list[int] = []
     total = 0
     for f in folded_pages:
@@ -62,10 +69,10 @@ def assign_pages(chunks: Sequence[str], page_texts: Sequence[str]) -> list[int |
     out: list[int | None] = []
     cursor = 0  # chunks come in reading order: look after the last one first (repeated phrases)
     for chunk in chunks:
-        folded = fold(chunk)[0]
+        letters = folded(chunk)
         found = None
-        for offset in _probes(folded):
-            probe = folded[offset : offset + ANCHOR]
+        for offset in _probes(letters):
+            probe = letters[offset : offset + ANCHOR]
             at = book.find(probe, cursor)
             if at < 0:
                 at = book.find(probe)

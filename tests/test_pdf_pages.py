@@ -17,7 +17,7 @@ import pytest
 from assistant.chunking import chunk_paper
 from assistant.errors import PdfViewError
 from assistant.models import Chunk, LoadError, Paper
-from assistant.pages import assign_pages, fold, matched_positions, runs
+from assistant.pages import assign_pages, fold, folded, matched_positions, runs
 from assistant.settings import Settings
 from ingest.pdf_pages import Box, find_page, page_view, passage_boxes, render_png
 from ingest.sources.pdf import load_pdf
@@ -81,6 +81,8 @@ def test_matching_survives_hyphenation_ligatures_headers_and_spacing() -> None:
     assert "Header" not in "".join(page[a:b] for a, b in runs(hits, page))
     assert matched_positions("Nothing of this sentence is on the page at all, not one word.", page) == []
     assert assign_pages(["report gains", "absent words here"], ["other text", page]) == [2, None]
+    for text in (page, chunk, "Ünïcødé ﬁnal straße İstanbul ½ x_y", "Σύνοψη κειμένου 3²"):
+        assert folded(text) == fold(text)[0], text
 
 
 def _overlap(a: tuple[float, float, float, float], b: Box) -> bool:
