@@ -13,13 +13,14 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 from tests.api_server import ServeProcess, serve_process
 from tests.e2e.conftest import CHROMIUM, App, Watch, start_app, stop_app
-from tests.ui_support import NEW_PAPER, jsonl_bytes
+from tests.ui_support import NEW_PAPER, jsonl_bytes, pdf_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -121,22 +122,33 @@ def test_two_client_apps_see_each_others_uploads(
     pa.goto(app_a.url)
     go(pa, "Library", "Add papers")
     assert paper_count(pa) == before
-    upload = tmp_path / "widgets.jsonl"
-    upload.write_bytes(jsonl_bytes(NEW_PAPER))
-    pa.locator("[data-testid=stFileUploader] input[type=file]").set_input_files([str(upload)])
+    jsonl = tmp_path / "widgets.jsonl"
+    jsonl.write_bytes(jsonl_bytes(NEW_PAPER))
+    pdf = tmp_path / "protein.pdf"
+    pdf.write_bytes(pdf_bytes())
+    pa.locator("[data-testid=stFileUploader] input[type=file]").set_input_files([str(jsonl), str(pdf)])
     pa.get_by_text("widgets.jsonl").first.wait_for()
     pa.get_by_role("button", name="Add to library").click()
-    pa.get_by_text("Last upload: 1 of 1 files read").wait_for(timeout=ANSWER_TIMEOUT)
-    assert paper_count(pa) == before + 1
+    pa.get_by_text("Last upload: 2 of 2 files read").wait_for(timeout=ANSWER_TIMEOUT)
+    assert paper_count(pa) == before + 2
+
+    # The server read the files itself (records sent from here would be labelled api:records:N), labelled as
+    # the Library page labels uploads.
+    auth = {"Authorization": f"Bearer {WRITE_KEY}"}
+    listed = {p["source"].split(":")[1]: p["id"] for p in httpx.get(f"{served.url}/papers", headers=auth).json()
+              if p["source"].startswith("upload:")}  # fmt: skip
+    assert set(listed) == {"widgets.jsonl", "protein.pdf"}, listed
+    parsed = httpx.get(f"{served.url}/papers/{quote(listed['protein.pdf'], safe='')}", headers=auth).json()
+    assert parsed["title"] == "Sparse Mixture Routing for Protein Folding" and parsed["authors"] == ["Ada Lovelace"]
 
     # The other app, never restarted: its next page view asks the server again.
     open_chat(pb)
     go(pb, "Library", "Add papers")
-    assert paper_count(pb) == before + 1
+    assert paper_count(pb) == before + 2
     search = pb.get_by_label("Search the library")
     search.fill("widget placement")
     search.press("Enter")
-    pb.get_by_text(f"1 of {before + 1} papers", exact=False).wait_for()
+    pb.get_by_text(f"1 of {before + 2} papers", exact=False).wait_for()
     # The table is a canvas grid: its cells are in the page for screen readers, not visible.
     pb.locator("[role=gridcell]", has_text=NEW_PAPER["title"][:40]).first.wait_for(state="attached")
 

@@ -15,6 +15,7 @@ from assistant.engine import Engine
 from assistant.errors import PapersError
 from assistant.models import IngestReport, LoadError, Paper
 from ui import render, state
+from ui.api_client import RemoteEngine
 from ui.graph_parts import related_panel
 
 UPLOAD_TYPES = ["jsonl", "ndjson", "json", "csv", "bib", "bibtex", "ris", "ciw", "txt", "pdf"]
@@ -74,7 +75,10 @@ def ingest_uploads(files: list[Any], engine: Engine) -> list[dict[str, Any]]:
             items = (_relabel(item, path, name) for item in load_path(path, settings))
             row: dict[str, Any] = {"file": name}
             try:
-                report = engine.ingest(items, progress=progress)
+                if isinstance(engine, RemoteEngine):  # client mode: the server reads the file (PDF pages and all)
+                    report = engine.ingest_upload(name, f.getvalue(), progress)
+                else:
+                    report = engine.ingest(items, progress=progress)
             except PapersError as exc:
                 row.update(result="error", added=0, updated=0, unchanged=0, errors=1, reason=str(exc))
             else:
