@@ -321,6 +321,23 @@ GOALS: tuple[Goal, ...] = (
     *_server_goals(),
     *_quality_goals(),
     Goal(
+        "api_load_errors",
+        "`papers serve`: failed requests, 50 clients for 30 s while an ingest job runs",
+        "api.errors",
+        "requests",
+        "<=",
+        Absolute(0),
+        note="(p50/p95 recorded)",
+    ),
+    Goal(
+        "api_load_papers",
+        "`papers serve`: papers lost or duplicated by that ingest job",
+        "api.lost_papers",
+        "papers",
+        "<=",
+        Absolute(0),
+    ),
+    Goal(
         "map_10000",
         "library map of 10,000 papers (projection, named themes, points)",
         "map.10000_s",

@@ -14,6 +14,7 @@ from typing import Any
 
 from bench.common import BENCH, ROOT, Run, fmt
 from bench.goals import Outcome, render_table
+from bench.sections import api_load
 
 METHOD = """\
 ## Method
@@ -364,6 +365,7 @@ def write_report(run: Run, outcomes: list[Outcome], out: Path) -> None:
             "",
         ]
     lines += _quality_section(m.get("quality"))
+    lines += api_load.report_lines(m.get("api"))
     lines += _onnx_section(m.get("onnx"))
     lines += storage_section(out)
     unmet = [o for o in outcomes if o.status == "not met"]

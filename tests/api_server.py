@@ -66,10 +66,12 @@ def start_serve(log_path: Path, *args: str, env: dict[str, str] | None = None) -
 
 
 @contextlib.contextmanager
-def serve_process(log_path: Path, env: dict[str, str] | None = None, timeout_s: float = 120) -> Iterator[ServeProcess]:
-    """`papers serve --port FREE` until /health answers; stopped with SIGTERM afterwards."""
+def serve_process(
+    log_path: Path, *args: str, env: dict[str, str] | None = None, timeout_s: float = 120
+) -> Iterator[ServeProcess]:
+    """`papers serve --port FREE --no-warm ARGS` until /health answers; stopped with SIGTERM afterwards."""
     port = free_port()
-    proc = start_serve(log_path, "--port", str(port), env=env)
+    proc = start_serve(log_path, "--port", str(port), "--no-warm", *args, env=env)
     url = f"http://127.0.0.1:{port}"
     served = ServeProcess(proc, url, log_path)
     try:

@@ -171,7 +171,7 @@ def test_malformed_bodies_are_422_naming_the_field(client: httpx.Client) -> None
         (client.post("/ingest", json={}), "give records, arxiv ids or an arxiv_query"),
         (client.post("/ingest", json={"records": "abc"}), "records: Input should be a valid list"),
         (client.post("/compare", json={}), "either paper_ids or query"),
-        (client.post("/summarize", json={"format": "csv"}), "format: Input should be 'json', 'markdown' or 'bibtex'"),
+        (client.post("/summarize", json={"format": "pdf"}), "format: Input should be 'json', 'markdown', 'bibtex' or"),
         (client.post("/chat", json={"question": "hi", "conversation_id": 5}), "conversation_id"),
     ]
     for resp, fragment in cases:
@@ -272,3 +272,5 @@ def test_summarize_in_every_format(client: httpx.Client, engine: Engine) -> None
     bib = client.post("/summarize", json={**body, "format": "bibtex"})
     assert bib.text == summary_bibtex(summary, engine.papers([r.id for r in summary.references]))
     assert bib.text.count("\n@") + bib.text.startswith("@") == len(summary.references)
+    table = list(csv.DictReader(io.StringIO(client.post("/summarize", json={**body, "format": "csv"}).text)))
+    assert [(int(r["n"]), r["id"], r["title"]) for r in table] == [(r.n, r.id, r.title) for r in summary.references]

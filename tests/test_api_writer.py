@@ -19,7 +19,7 @@ from assistant.engine import Engine
 from assistant.errors import LibraryBusyError
 from assistant.library import Library
 from assistant.settings import Settings, get_settings
-from tests.api_server import api_in_thread, serve_process, sse_events, start_serve, wait_job
+from tests.api_server import api_in_thread, serve_process, sse_events, wait_job
 from tests.chroma_server import free_port
 from tests.support import assert_one_line_error, papers
 
@@ -27,8 +27,7 @@ PIG_Q = "How can Gaussian functions with learnable positions replace a fixed mes
 
 
 def test_a_second_server_on_the_same_library_is_refused(tmp_path: Path, data_dir: Path) -> None:
-    with serve_process(tmp_path / "first.log", env={"PAPERS_API_PORT": "1"}) as first:
-        assert "--no-warm" not in first.log()
+    with serve_process(tmp_path / "first.log") as first:
         done = papers("serve", "--port", str(free_port()), "--no-warm", timeout=60)
         line = assert_one_line_error(done, f"already served by papers serve at {first.url}", f"pid {first.proc.pid}")
         assert str(data_dir) in line
@@ -79,22 +78,13 @@ def test_one_server_per_collection_on_a_chroma_server(chroma_server: str, tmp_pa
 
 def test_a_stopped_server_on_a_chroma_server_gives_its_claim_back(chroma_server: str, tmp_path: Path) -> None:
     env = {"PAPERS_CHROMA_URL": chroma_server, "PAPERS_COLLECTION": "api_writer_stop", "PAPERS_DATA_DIR": str(tmp_path)}
-    proc = start_serve(tmp_path / "serve.log", "--port", str(free_port()), "--no-warm", env=env)
-    try:
-        settings = Settings(_env_file=None, data_dir=tmp_path / "x", chroma_url=chroma_server,  # type: ignore[call-arg]
-                            collection="api_writer_stop")
-        deadline = time.monotonic() + 60
-        while True:  # until the server holds its claim
-            try:
-                Engine(settings).claim_server("http://127.0.0.1:9").release()
-            except LibraryBusyError:
-                break
-            assert time.monotonic() < deadline and proc.poll() is None, (tmp_path / "serve.log").read_text()
-            time.sleep(0.2)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-    Engine(settings).claim_server("http://127.0.0.1:9").release()  # at once: no waiting for expiry
+    settings = Settings(_env_file=None, data_dir=tmp_path / "x", chroma_url=chroma_server,  # type: ignore[call-arg]
+                        collection="api_writer_stop")
+    with serve_process(tmp_path / "serve.log", env=env) as served:
+        with pytest.raises(LibraryBusyError, match=served.url):
+            Engine(settings).claim_server("http://127.0.0.1:9")
+    # SIGTERM: the claim is given back at once, no waiting for its expiry (10 s by default).
+    Engine(settings).claim_server("http://127.0.0.1:9").release()
 
 
 # -- readers while the writer works -----------------------------------------------------------------

@@ -105,6 +105,8 @@ def test_every_goal_of_the_current_table() -> None:
         "quality_dev_set_recall_vs_components": ">= 1x (never below a component)",
         "quality_dev_near_abstain": ">= 0.9 share (issue 12)",
         "quality_dev_false_abstain": "<= 0.05 share (issue 12)",
+        "api_load_errors": "<= 0 requests (p50/p95 recorded)",
+        "api_load_papers": "<= 0 papers",
         "map_10000": "<= 3 s",
     }
     assert {k: g.target_text() for k, g in by_key.items()} == expected
@@ -166,7 +168,7 @@ def test_plan_adds_what_a_section_needs_in_registry_order() -> None:
 
 def test_every_goal_metric_is_one_a_section_records() -> None:
     """Goal metrics name a section prefix, so a typo'd key cannot sit in the table as 'not run' forever."""
-    prefixes = {"ingest", "cli", "latency", "ready", "server", "quality", "map"}
+    prefixes = {"ingest", "cli", "latency", "ready", "server", "quality", "map", "api"}
     for g in GOALS:
         for key in (g.metric, g.baseline):
             if key:

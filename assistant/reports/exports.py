@@ -1,5 +1,5 @@
 """Every output format of the reports in one place: comparisons as JSON, CSV and Markdown; summaries
-as JSON, Markdown and BibTeX; `describe` for the terminal.
+as JSON, Markdown, BibTeX and CSV (the references); `describe` for the terminal.
 
 Untrusted text (titles, authors, cells, model output) is Markdown-escaped with assistant.text's
 `md_escape`, the escaper the UI uses, and links are written only when `safe_url` accepts them
@@ -137,6 +137,17 @@ def summary_markdown(s: Summary) -> str:
             parts.append(f"<{url}>")
         lines.append(f"{r.n}. " + " ".join(parts))
     return "\n".join(lines) + "\n"
+
+
+def summary_csv(s: Summary) -> str:
+    """The summary's numbered references, one row each: n, id, title, authors (`; `), year, url (http/https)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["n", "id", "title", "authors", "year", "url"])
+    for r in s.references:
+        writer.writerow([r.n, r.id, r.title, "; ".join(a for a in r.authors if a.strip()), r.year or "",
+                         safe_url(r.url) or ""])
+    return buf.getvalue()
 
 
 _BIB_SPECIAL = re.compile(r"([&%$#_])")

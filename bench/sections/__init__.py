@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.common import Config, Run
-from bench.sections import cli, ingest, latency, library_map, onnx, quality, server
+from bench.sections import api_load, cli, ingest, latency, library_map, onnx, quality, server
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ SECTIONS: dict[str, Section] = {
     "server": Section(server.measure, needs=("libraries",)),
     "onnx": Section(onnx.measure),
     "quality": Section(quality.measure),
+    "api": Section(api_load.measure),
     "map": Section(library_map.measure),
 }
 

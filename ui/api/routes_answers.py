@@ -145,16 +145,18 @@ def compare(body: CompareRequest, _: Caller = Depends(reader), eng: Engine = Dep
 
 
 @router.post("/summarize", tags=["reports"], response_model=Summary,
-             responses={200: {"content": {"text/markdown": {}, "application/x-bibtex": {}}}})
+             responses={200: {"content": {"text/markdown": {}, "application/x-bibtex": {}, "text/csv": {}}}})
 def summarize(body: SummarizeRequest, _: Caller = Depends(reader), eng: Engine = Depends(engine_of)) -> Any:
-    """A themed literature summary with numbered references; `format` markdown or bibtex gives that text."""
-    from assistant.reports.exports import summary_bibtex, summary_markdown
+    """A themed literature summary with numbered references; `format` markdown, bibtex or csv gives that text."""
+    from assistant.reports.exports import summary_bibtex, summary_csv, summary_markdown
 
     result = eng.summarize(body.topic, max_papers=body.max_papers)
     if body.format == "json":
         return result
     if body.format == "bibtex":
         text = summary_bibtex(result, eng.papers([r.id for r in result.references]))
+    elif body.format == "csv":
+        text = summary_csv(result)
     else:
         text = summary_markdown(result)
     return PlainTextResponse(text, media_type=TEXT_TYPES[body.format])

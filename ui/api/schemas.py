@@ -71,7 +71,7 @@ class ChatResponse(BaseModel):
 
 
 CompareFormat = Literal["json", "markdown", "csv"]
-SummaryFormat = Literal["json", "markdown", "bibtex"]
+SummaryFormat = Literal["json", "markdown", "bibtex", "csv"]
 
 
 class CompareRequest(Strict):
@@ -93,7 +93,9 @@ class CompareRequest(Strict):
 class SummarizeRequest(Strict):
     topic: str = ""
     max_papers: int | None = Field(None, ge=1, le=200)
-    format: SummaryFormat = Field("json", description="json: the Summary; markdown or bibtex: that text.")
+    format: SummaryFormat = Field(
+        "json", description="json: the Summary; markdown, bibtex or csv (the references): that text."
+    )
 
 
 class IngestRequest(Strict):
