@@ -27,6 +27,7 @@ from assistant.embeddings import canonical_model_name
 from assistant.errors import ModelMismatchError, PapersError
 from assistant.library import Library
 from assistant.models import Chunk, Paper
+from assistant.pages import page_number
 
 FORMAT = "papers-export"
 VERSION = 1
@@ -136,6 +137,7 @@ def _paper_lines(library: Library, records: list[dict[str, Any]], dim: int) -> I
                     "id": cid,
                     "index": int(meta.get("chunk_index", 0)),
                     "section": str(meta.get("section", "")),
+                    **({"page": page} if (page := page_number(meta.get("page"))) else {}),
                     "text": doc,
                     "embedding": encode_vector(vec),
                 }
@@ -199,7 +201,12 @@ def _items(path: Path, fh: IO[str], dim: int) -> Iterator[tuple[Paper, list[Chun
                 raise ValueError("a paper without chunks")
             chunks = [
                 Chunk(
-                    id=str(c["id"]), paper_id=paper.id, index=i, text=str(c["text"]), section=str(c.get("section", ""))
+                    id=str(c["id"]),
+                    paper_id=paper.id,
+                    index=i,
+                    text=str(c["text"]),
+                    section=str(c.get("section", "")),
+                    page=page_number(c.get("page")),
                 )
                 for i, c in enumerate(rows)
             ]

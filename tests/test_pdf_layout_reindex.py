@@ -49,7 +49,15 @@ def test_new_pdfs_get_pages_and_answers_cite_them(tmp_path: Path, embedder) -> N
     cited = answer.citations[0]
     assert (cited.id, cited.section, cited.page) == (TWO_COL, "3.2 Attention", 2)
     assert answer.public()["citations"][0]["page"] == 2
+    exported = tmp_path / "library.jsonl"
+    eng.export(exported)
     eng.library.close()
+
+    # An exported library keeps its pages through an import elsewhere.
+    other = Engine(get_settings().model_copy(update={"data_dir": tmp_path / "other"}), embedder=embedder)
+    assert other.import_file(exported).added == 1
+    assert {cid: row["meta"].get("page") for cid, row in _stored(other).items()} == expected
+    other.library.close()
 
 
 def test_reindex_pdf_layout_adds_pages_to_an_older_library_in_place(
