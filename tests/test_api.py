@@ -61,6 +61,8 @@ def test_health_docs_and_openapi_name_every_endpoint(client: httpx.Client) -> No
     assert client.get("/health").json() == {"status": "ok", "auth": False}
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert "https://" not in docs.text and "cdn" not in docs.text  # its scripts come from this server
+    assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert set(paths) >= {"/papers", "/papers/{paper_id}", "/ingest", "/search", "/ask", "/chat", "/compare",
                           "/summarize", "/stats", "/health", "/jobs/{job_id}"}

@@ -102,7 +102,10 @@ def build_app(engine: Engine, *, warm: bool = True, on_stop: Callable[[], None] 
         if on_stop is not None:
             on_stop()
 
-    app = FastAPI(
+    from fastapi_offline import FastAPIOffline
+
+    # The docs pages' Swagger/ReDoc scripts are served from the package, not a CDN: /docs works offline.
+    app = FastAPIOffline(
         title="Paper Assistant API",
         version=API_VERSION,
         description=(
