@@ -196,3 +196,17 @@ def test_page_view_and_missing_files(tmp_path: Path) -> None:
     bad.write_bytes(b"%PDF-1.4 not really")
     with pytest.raises(PdfViewError, match="bad.pdf: cannot open"):
         passage_boxes(bad, 1, chunk.text)
+
+
+def test_the_page_travels_from_evidence_to_the_numbered_sources() -> None:
+    from assistant.citations import number_sources
+    from assistant.models import Evidence, PaperHit
+    from assistant.pages import page_number, page_of
+
+    paper = Paper(id="p1", title="A paper")
+    evidence = [Evidence(chunk_id="p1::h::3", paper_id="p1", text="Banded attention.", section="3.2 Attention", page=4)]
+    hit = PaperHit(paper=paper, score=1.0, evidence=evidence)
+    cited = number_sources([hit])[0].citation()  # the LLM path's sources
+    assert (cited.page, cited.section) == (4, "3.2 Attention")
+    assert page_of(hit, "p1::h::3") == 4 and page_of(hit, "other") is None
+    assert [page_number(v) for v in (3, 3.0, 0, -1, None, "3", True)] == [3, 3, None, None, None, None, None]
