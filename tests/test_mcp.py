@@ -4,6 +4,7 @@ resources read), and one streamable-HTTP round trip behind API keys (a read key 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -197,19 +198,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture()
-def http_server(seed_library: Library, data_dir: Path, tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def mcp_http(data_dir: Path, log_path: Path, **env: str) -> Iterator[str]:
+    """`papers mcp --http` on a free port with keys (and `env`) until it answers; yields the /mcp URL."""
     port = free_port()
-    env = {**os.environ, **server_env(data_dir, PAPERS_API_KEYS=f"read:{READ_KEY},write:{WRITE_KEY}")}
-    log = (tmp_path / "mcp-http.log").open("wb")
+    full = {**os.environ, **server_env(data_dir, PAPERS_API_KEYS=f"read:{READ_KEY},write:{WRITE_KEY}", **env)}
+    log = log_path.open("wb")
     proc = subprocess.Popen(
-        [str(PAPERS), "mcp", "--http", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        [str(PAPERS), "mcp", "--http", "--port", str(port)], env=full, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}/mcp"
     try:
         deadline = time.monotonic() + 120
         while True:
-            assert proc.poll() is None, (tmp_path / "mcp-http.log").read_text()
+            assert proc.poll() is None, log_path.read_text()
             try:
                 httpx.get(url, timeout=2)
                 break
@@ -221,6 +223,12 @@ def http_server(seed_library: Library, data_dir: Path, tmp_path: Path) -> Iterat
         proc.terminate()
         proc.wait(30)
         log.close()
+
+
+@pytest.fixture()
+def http_server(seed_library: Library, data_dir: Path, tmp_path: Path) -> Iterator[str]:
+    with mcp_http(data_dir, tmp_path / "mcp-http.log") as url:
+        yield url
 
 
 def keyed(url: str, key: str) -> Client:
@@ -264,3 +272,17 @@ def test_http_port_in_use_is_one_line() -> None:
         taken.listen(1)
         done = papers("mcp", "--http", "--port", str(taken.getsockname()[1]))
     assert_one_line_error(done, "cannot listen on 127.0.0.1")
+
+
+def test_http_has_the_apis_rate_and_body_limits(data_dir: Path, tmp_path: Path) -> None:
+    # Limits are checked before MCP sees a request; the oversized one counts against the rate too.
+    accept = {"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {READ_KEY}"}
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    with mcp_http(data_dir, tmp_path / "mcp-http.log", PAPERS_API_RATE_LIMIT="3", PAPERS_MAX_FILE_MB="0.01") as url:
+        big = httpx.post(url, json={**ping, "params": {"_meta": {"pad": "x" * 20_000}}}, headers=accept)
+        assert big.status_code == 413 and "over the limit" in big.json()["error"]
+        codes = [httpx.post(url, json=ping, headers=accept).status_code for _ in range(3)]
+        assert 429 not in codes[:2] and codes[2] == 429, codes
+        limited = httpx.post(url, json=ping, headers=accept)
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+        assert "PAPERS_API_RATE_LIMIT" in limited.json()["error"]

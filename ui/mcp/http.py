@@ -1,8 +1,10 @@
-"""`papers mcp --http`: the MCP server over streamable HTTP (`/mcp`), behind the REST API's keys.
+"""`papers mcp --http`: the MCP server over streamable HTTP (`/mcp`), behind the REST API's keys and limits.
 
 Every HTTP request needs a key from PAPERS_API_KEYS (read or write) in `Authorization: Bearer KEY`,
 checked by ui/api/auth.py (the one key parser); `add_papers` further needs a write key (ui/mcp/server.py).
-Without keys the server is open and, as `papers serve`, only allowed on a loopback address.
+Each key has the API's rate (PAPERS_API_RATE_LIMIT a minute, then 429) and a body is capped as the
+API caps JSON (PAPERS_MAX_FILE_MB, ui/api/limits.py). Without keys the server is open and, as
+`papers serve`, only allowed on a loopback address.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from ui.api.auth import ApiKey, Denied, authorize, check_binding, parse_keys
+from ui.api.limits import BodyLimit, RateLimiter
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -25,31 +28,36 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 PATH = "/mcp"
 
 
-class KeyGate:
-    """ASGI middleware: an HTTP request without a known key is answered 401 (JSON, one line) before MCP sees it."""
+async def refuse(send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]) -> None:
+    body = json.dumps({"error": message}).encode()
+    start = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": start})
+    await send({"type": "http.response.body", "body": body})
 
-    def __init__(self, app: ASGIApp, keys: list[ApiKey]) -> None:
+
+class KeyGate:
+    """ASGI middleware: an HTTP request without a known key is answered 401, one over its key's rate 429
+    (JSON, one line), before MCP sees it."""
+
+    def __init__(self, app: ASGIApp, keys: list[ApiKey], limiter: RateLimiter) -> None:
         self.app = app
         self.keys = keys
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             header = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"authorization"), None)
             got = authorize(header, self.keys, "read")
             if isinstance(got, Denied):
-                body = json.dumps({"error": got.message}).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": got.status,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"www-authenticate", b"Bearer"),
-                        ],
-                    }
+                await refuse(send, got.status, got.message, [(b"www-authenticate", b"Bearer")])
+                return
+            wait = self.limiter.retry_after(got.name) if self.keys else 0
+            if wait:
+                message = (
+                    f"rate limit of {self.limiter.per_minute} requests a minute reached for this key; "
+                    f"retry in {wait}s (PAPERS_API_RATE_LIMIT)"
                 )
-                await send({"type": "http.response.body", "body": body})
+                await refuse(send, 429, message, [(b"retry-after", str(wait).encode())])
                 return
         await self.app(scope, receive, send)  # type: ignore[arg-type]
 
@@ -58,7 +66,10 @@ def http_app(engine: Engine, host: str) -> KeyGate:
     """The streamable-HTTP app at /mcp, key-gated; refuses a non-loopback `host` without keys."""
     from ui.mcp.server import build_server
 
-    keys = parse_keys(engine.settings.api_keys.get_secret_value())
+    settings = engine.settings
+    keys = parse_keys(settings.api_keys.get_secret_value())
     check_binding(host, keys)
     server = build_server(engine, keys=keys, http=True)
-    return KeyGate(server.streamable_http_app(streamable_http_path=PATH, host=host), keys)
+    mcp_app = server.streamable_http_app(streamable_http_path=PATH, host=host)
+    capped = BodyLimit(mcp_app, settings)
+    return KeyGate(capped, keys, RateLimiter(settings.api_rate_limit))
