@@ -217,4 +217,18 @@ def report_lines(r: dict[str, Any] | None) -> list[str]:
         "first_token: a streamed ask's time to its first bytes. All figures with the clients on the same "
         "two cores as the server.",
         "",
+        *_stall_note(r),
+    ]
+
+
+def _stall_note(r: dict[str, Any]) -> list[str]:
+    """Why p95 is near the job's length, when it is: reads wait for the writer in the same process."""
+    if not r.get("job_s") or r["all"]["p95_ms"] < 500 * r["job_s"]:
+        return []
+    return [
+        f"The slow tail (p95 {r['all']['p95_ms'] / 1000:.1f} s against a {r['job_s']} s job) is reads that arrived "
+        "while the job wrote: the server's readers and its writer share one Library, whose lock an ingest holds "
+        "for the whole job, embedding included (`library.writing()` around every batch in "
+        "assistant/ingestion.py), so a read waits for the job's end. p50 is the cost of the concurrency alone.",
+        "",
     ]
