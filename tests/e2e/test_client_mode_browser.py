@@ -101,9 +101,13 @@ def open_chat(pg: Any) -> None:
     pg.locator("[data-testid=stChatInputTextArea]").wait_for()
 
 
+def metric(pg: Any, label: str) -> int:
+    value = pg.locator("[data-testid=stMetric]", has_text=label).locator("[data-testid=stMetricValue]")
+    return int(value.inner_text().replace(",", ""))
+
+
 def paper_count(pg: Any) -> int:
-    metric = pg.locator("[data-testid=stMetric]", has_text="Papers").locator("[data-testid=stMetricValue]")
-    return int(metric.inner_text())
+    return metric(pg, "Papers")
 
 
 def test_two_client_apps_see_each_others_uploads(
@@ -145,6 +149,7 @@ def test_two_client_apps_see_each_others_uploads(
     open_chat(pb)
     go(pb, "Library", "Add papers")
     assert paper_count(pb) == before + 2
+    assert metric(pb, "Chunks") == httpx.get(f"{served.url}/stats", headers=auth).json()["chunks"] > before
     search = pb.get_by_label("Search the library")
     search.fill("widget placement")
     search.press("Enter")

@@ -316,7 +316,7 @@ with state.friendly():
 note = st.session_state.pop("deleted_note", None)
 if note:
     st.success(note, icon=":material/check:")
-stats(papers, sum(chunk_counts.values()))
+stats(papers, sum(chunk_counts.values()) if chunk_counts else engine.chunk_count())  # client mode: no per-paper counts
 if not papers:
     st.info("The library is empty: add files below, or run `papers ingest` for the seed corpus.")
 selected = table(papers, chunk_counts)
