@@ -119,6 +119,19 @@ def test_ingest_json_records_is_a_job_with_the_cli_report(client: httpx.Client, 
     assert client.get("/stats").json()["jobs"]["done"] == 2
 
 
+def test_ingest_arxiv_ids_through_the_job(client: httpx.Client, engine: Engine) -> None:
+    from tests.arxiv_server import arxiv_replay
+
+    with arxiv_replay() as arxiv:
+        engine.settings.arxiv_api_url, engine.settings.arxiv_retries = arxiv.url, 0
+        resp = client.post("/ingest", params={"wait": "true"}, json={"arxiv": ["2308.05732", "9999.99999", "nonsense"]})
+    report = resp.json()["report"]
+    assert (report["added"], report["failed"]) == (1, 2), report
+    assert [e["source"] for e in report["errors"]] == ["arxiv:nonsense", "arxiv:9999.99999"]
+    paper = client.get("/papers/arxiv:2308.05732").json()
+    assert paper["source"].startswith("arxiv:2308.05732") and paper["arxiv_id"].startswith("2308.05732")
+
+
 def _multipart(parts: list[tuple[bytes, bytes]]) -> tuple[bytes, str]:
     """A multipart body written by hand, so a file name can hold bytes httpx would escape (NUL)."""
     boundary = b"paperstestboundary"
