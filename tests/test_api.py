@@ -249,6 +249,26 @@ def test_ask_stream_is_tokens_then_one_final_answer(client: httpx.Client, engine
     assert answer == engine.ask(PIG_Q)
 
 
+def test_ask_stream_with_an_llm_sends_the_text_as_it_comes(
+    llm_server: Any, monkeypatch: pytest.MonkeyPatch, seed_library: Library, embedder: Any
+) -> None:
+    from tests.llm_server import Reply
+
+    llm_server.configure_env(monkeypatch)
+    reply = "PIG places Gaussians with trainable means and variances on the domain [1]. Grids are random in [2]."
+    llm_server.script(Reply(text=reply, chunk_chars=5))
+    eng = Engine(get_settings(), library=seed_library, embedder=embedder)
+    with api_in_thread(eng) as url, httpx.stream("POST", f"{url}/ask", json={"question": PIG_Q, "stream": True},
+                                                 timeout=60) as resp:
+        text = resp.read().decode()
+    events = sse_events(text)
+    tokens = [d["text"] for e, d in events if e == "token"]
+    assert len(tokens) >= 2 and [e for e, _ in events][-1] == "answer"
+    final = Answer.model_validate(events[-1][1])
+    assert final.mode == "llm" and "".join(tokens).strip() == final.answer == reply
+    assert [c.n for c in final.citations] == [1, 2]
+
+
 def test_chat_keeps_the_conversation_by_id(client: httpx.Client) -> None:
     first = client.post("/chat", json={"question": PIG_Q}).json()
     cid = first["conversation_id"]
