@@ -220,5 +220,5 @@ def test_style_on_the_chat_page(
         # Shown as written: maths literally, the code block with its indentation, the nested list nested.
         assert "$k&lt;n$" in body and "    return x[0] + x[1]" in body
         assert '<li><span class="pa-sent" data-src="1">Gaussian parameters:' in body
-        assert '<span class="pa-chip" data-n="1">1</span><ul><li>' in body  # the sub-list inside the item
+        assert '<span class="pa-chip" data-n="1">[1]</span><ul><li>' in body  # the sub-list inside the item
     assert_inert(at)

@@ -178,7 +178,7 @@ def shown_sentences(body_html: str) -> list[tuple[str, list[int], str]]:
     out = []
     pattern = (
         r'<span class="pa-sent( pa-unsupported| pa-neutral)?" data-src="[^"]*">(.*?)</span>'
-        r'((?:<span class="pa-chip" data-n="\d+">\d+</span>)*)(<span class="pa-nosrc")?'
+        r'((?:<span class="pa-chip" data-n="\d+">\[\d+\]</span>)*)(<span class="pa-nosrc")?'
     )
     answer = body_html.split('<div class="pa-legend">')[0]
     for m in re.finditer(pattern, answer, re.DOTALL):

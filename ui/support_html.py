@@ -28,7 +28,7 @@ CSS = """
 .pa-chip { display: inline-block; font-size: 0.72rem; line-height: 1.1; padding: 1px 5px; margin-left: 2px;
   border-radius: 8px; border: 1px solid rgba(49, 51, 63, 0.25); background: rgba(49, 51, 63, 0.06);
   vertical-align: super; cursor: default; }
-.pa-chip:hover { background: #ffe08a; border-color: #d9a400; }
+.pa-chip:hover { background: #ffe08a; border-color: #d9a400; color: #1a1a1a; }
 .pa-unsupported { text-decoration: underline dotted rgba(160, 60, 40, 0.7); text-underline-offset: 3px; }
 .pa-nosrc { display: inline-block; font-size: 0.68rem; padding: 0 5px; margin-left: 3px; border-radius: 8px;
   color: rgba(120, 50, 30, 0.9); border: 1px dashed rgba(160, 60, 40, 0.6); vertical-align: super; }
@@ -50,7 +50,7 @@ def _inline(text: str) -> str:
 
 
 def _chips(sources: Sequence[int]) -> str:
-    return "".join(f'<span class="pa-chip" data-n="{n}">{n}</span>' for n in sources)
+    return "".join(f'<span class="pa-chip" data-n="{n}">[{n}]</span>' for n in sources)
 
 
 def sentence_html(s: SentenceSupport) -> str:
@@ -129,7 +129,7 @@ def highlight_css(numbers: Sequence[int]) -> str:
     """Per source: hovering one of its chips lights the sentences it supports (CSS only)."""
     rules = [
         f'.pa-answer:has(.pa-chip[data-n="{n}"]:hover) .pa-sent[data-src~="{n}"]'
-        " { background-color: #ffe08a; }"
+        " { background-color: #ffe08a; color: #1a1a1a; }"  # readable in the dark theme too
         for n in numbers
     ]
     return CSS + "\n".join(rules)
