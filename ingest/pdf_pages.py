@@ -27,6 +27,7 @@ from typing import Any
 from assistant.errors import PdfViewError
 from assistant.pages import assign_pages, matched_positions, runs
 
+MAX_PIXELS = 16_000_000  # one rendered page at most: a letter page at scale 1.5 is 1.1 million
 # PDFium is not thread-safe: Streamlit runs each session's script in its own thread.
 _PDFIUM = threading.Lock()
 
@@ -134,6 +135,8 @@ def find_page(path: Path, chunk: str) -> int | None:
 
 def render_png(path: Path, page: int, scale: float, cache_dir: Path) -> bytes:
     """Page `page` of the PDF as PNG at `scale` (1 = 72 dpi), rendered once and kept in `cache_dir`."""
+    import pypdfium2 as pdfium
+
     if not path.is_file():
         raise PdfViewError(f"{path}: the PDF is no longer there (moved or deleted)")
     target = cache_dir / cache_key(path) / f"p{page}-x{scale:g}.png"
@@ -141,7 +144,13 @@ def render_png(path: Path, page: int, scale: float, cache_dir: Path) -> bytes:
         return target.read_bytes()
     with _document(path) as doc:
         pg = _page(doc, path, page)
-        image = pg.render(scale=scale).to_pil()
+        width, height = pg.get_size()
+        # A poster-sized page would be gigabytes at the usual scale: it is drawn smaller instead.
+        fit = min(scale, 0.999 * (MAX_PIXELS / max(1.0, width * height)) ** 0.5)  # 0.999: sizes round up
+        try:
+            image = pg.render(scale=fit).to_pil()
+        except (pdfium.PdfiumError, MemoryError, ValueError) as exc:
+            raise PdfViewError(f"{path}: cannot render page {page}: {exc or type(exc).__name__}") from exc
     buf = io.BytesIO()
     image.save(buf, format="PNG", optimize=True)
     data = buf.getvalue()

@@ -19,7 +19,7 @@ from assistant.errors import PdfViewError
 from assistant.models import Chunk, LoadError, Paper
 from assistant.pages import assign_pages, fold, folded, matched_positions, runs
 from assistant.settings import Settings
-from ingest.pdf_pages import Box, find_page, page_view, passage_boxes, render_png
+from ingest.pdf_pages import MAX_PIXELS, Box, find_page, page_view, passage_boxes, render_png
 from ingest.sources.pdf import load_pdf
 
 PDFS = Path(__file__).parent / "data" / "pdfs"
@@ -179,6 +179,19 @@ def test_a_page_is_rendered_once_and_cached(tmp_path: Path) -> None:
     assert render_png(path, 1, 2.0, cache) != b"\x89PNG cached"  # another scale is another image
     path.write_bytes((PDFS / "onecol.pdf").read_bytes() + b"\n")  # a changed file is rendered again
     assert render_png(path, 1, 1.0, cache).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_a_poster_sized_page_is_drawn_smaller(tmp_path: Path) -> None:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=14_400, height=7_200)  # 200 x 100 inches: 64 million pixels at scale 1.5
+    path = tmp_path / "poster.pdf"
+    with path.open("wb") as fh:
+        writer.write(fh)
+    png = render_png(path, 1, 1.5, tmp_path / "pages")
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width * height <= MAX_PIXELS and abs(width / height - 2) < 0.01, (width, height)
 
 
 def test_page_view_and_missing_files(tmp_path: Path) -> None:

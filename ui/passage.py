@@ -93,6 +93,12 @@ def _page_html(
     return overlay_html(view, title), view.pages, len(view.boxes)
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _find_page(path: str, mtime_ns: int, chunk: str) -> int | None:
+    """The page of a chunk stored without one (an older library), read once per file version."""
+    return find_page(Path(path), chunk)
+
+
 def _page_key(key: str) -> str:
     return f"pdfpage-{key}"
 
@@ -106,7 +112,7 @@ def pdf_view(c: Citation, path: Path, key: str) -> None:
     if not path.is_file():
         raise PdfViewError(f"{path.name}: the PDF is no longer at {path.parent} (moved or deleted)")
     s = state.settings()
-    start = c.page or find_page(path, c.text)
+    start = c.page or _find_page(str(path), path.stat().st_mtime_ns, c.text)
     if start is None:
         raise PdfViewError(f"{path.name}: the cited text was not found in the PDF")
     page = int(st.session_state.setdefault(_page_key(key), start))
