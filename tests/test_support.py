@@ -145,3 +145,20 @@ def test_llm_answer_drops_the_uncited_claim_and_shows_the_rest_supported(  # typ
     assert shown == [(f"{PIG_CLAIM}.", [1], "supported")]  # the cited source's passage bears it out
     captions = " ".join(c.value for c in at.chat_message[-1].caption)
     assert "left out" in captions  # the uncited claims were removed before the view, and it says so
+
+
+def test_llm_claim_pinned_on_a_real_source_is_marked_on_the_page(  # type: ignore[no-untyped-def]
+    seed_library, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_server.configure_env(monkeypatch, timeout_s=5)
+    pinned = "The method was first sold by a Zurich bank to forecast currency prices"
+    llm_server.script(f"{PIG_CLAIM} [1]. {pinned} [1].")
+    at = app_test()
+    at.chat_input[0].set_value(PIG_QUESTION).run()
+    assert not at.exception, at.exception
+    answer = at.session_state["chat_messages"][-1]["answer"]
+    assert answer.mode == "llm" and answer.answer.count("[1]") == 2  # the citation check keeps both
+    body = answer_html(at.chat_message[-1])
+    assert shown_sentences(body) == [(f"{PIG_CLAIM}.", [1], "supported"), (f"{pinned}.", [], "unsupported")]
+    assert "Cites [1], but that passage does not bear it out" in body
+    assert "1 sentence without a supporting source" in body
