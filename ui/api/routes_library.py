@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from starlette.datastructures import UploadFile
 from assistant.models import LoadError, Paper
 from ui.api.auth import Caller
 from ui.api.deps import engine_of, jobs_of, reader, writer
-from ui.api.jobs import Job, JobQueue, Progress
+from ui.api.jobs import Job, JobQueue, Progress, Work
 from ui.api.limits import MB
 from ui.api.schemas import IngestRequest
 from ui.api.uploads import load_records, load_staged, safe_name, staged_path
@@ -106,14 +106,16 @@ def get_job(job_id: str, _: Caller = Depends(reader), jobs: JobQueue = Depends(j
 
 
 # -- ingest -------------------------------------------------------------------------------------
-def ingest_work(
-    eng: Engine, items: Iterable[Paper | LoadError] | Any, cleanup: Path | None = None
-) -> Any:
-    """The job: records through `Engine.ingest` (enriched when PAPERS_ENRICH is on), the full report back."""
+Items = Callable[[], Iterable[Paper | LoadError]]
+
+
+def ingest_work(eng: Engine, items: Items, cleanup: Path | None = None) -> Work:
+    """The job: records (read when it runs, not when it is queued) through `Engine.ingest`, enriched
+    when PAPERS_ENRICH is on; its result is the whole `IngestReport` (the CLI's `--json` report and more)."""
 
     def work(progress: Progress) -> dict[str, Any]:
         try:
-            records = items() if callable(items) else items
+            records: Iterable[Paper | LoadError] = items()
             if eng.settings.enrich:
                 from ingest.enrich import EnrichStats, enrich_records
 
@@ -148,7 +150,7 @@ def stage_uploads(files: list[UploadFile], settings: Settings) -> tuple[Path, li
     return folder, staged
 
 
-def json_items(body: IngestRequest, settings: Settings) -> Any:
+def json_items(body: IngestRequest, settings: Settings) -> Items:
     def items() -> Iterator[Paper | LoadError]:
         yield from load_records(body.records, settings)
         if body.arxiv or body.arxiv_query.strip():
