@@ -122,6 +122,9 @@ def map_themes(
 
 def build_map(papers: Sequence[Paper], vectors: np.ndarray, tsne_max: int, content_key: str = "") -> LibraryMap:
     """Papers (in the order of `vectors`' rows) → the map."""
+    import sklearn.cluster  # noqa: F401 - loaded first: threadpoolctl limits only the thread pools
+    import sklearn.decomposition  # noqa: F401 - already loaded when the limit is set
+    import sklearn.manifold  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     # One thread: on a busy two-core machine OpenMP's threads fight each other (t-SNE of 50 papers

@@ -30,7 +30,8 @@ def synthetic(n: int, seed: int = 0) -> tuple[Any, list[Any]]:
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(TOPICS, DIM))
     topic = rng.integers(0, TOPICS, n)
-    vectors = (centres[topic] + rng.normal(size=(n, DIM)) * 0.9).astype(np.float32)
+    # Noise well above the centres' spread: topics overlap as real abstracts do (k-means needs many rounds).
+    vectors = (centres[topic] + rng.normal(size=(n, DIM)) * 1.5).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     words = [f"topic{t} structure{t} estimation{t}" for t in range(TOPICS)]
     papers = [
