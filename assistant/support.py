@@ -37,6 +37,9 @@ _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[^\W_][\w-]*")
 MIN_OVERLAP = 0.25  # share of a sentence's content words its cited passage must hold
+# Words compared are English: a sentence without one of these (an answer in French over English
+# papers) is judged by its markers alone, since its words cannot match the passage's.
+_ENGLISH = frozenset("the of and is are to in with that this by for from on as which its".split())
 MIN_WORDS = 4  # a sentence with fewer content words is judged by its markers alone
 _STOP = frozenset(
     """
@@ -72,8 +75,9 @@ def content_words(text: str) -> set[str]:
 
 
 def bears_out(sentence: str, passage: str | None) -> bool:
-    """Does the passage hold enough of the sentence's content? (No passage known: the marker counts.)"""
-    if passage is None:
+    """Does the passage hold enough of the sentence's content? (No passage known, or a sentence not
+    in English: the marker counts.)"""
+    if passage is None or not _ENGLISH & {m.group(0).lower() for m in _WORD.finditer(sentence)}:
         return True
     words = content_words(sentence)
     if len(words) < MIN_WORDS:

@@ -71,6 +71,12 @@ def test_a_claim_pinned_on_a_source_that_does_not_say_it_is_unsupported() -> Non
     assert support_counts(blocks) == {"supported": 2, "unsupported": 1, "neutral": 0}
 
 
+def test_an_answer_in_another_language_is_judged_by_its_markers() -> None:
+    raw = STYLES["french"](messages(PIG_PASSAGE), {})
+    got = flat(clean_reply(str(raw)), {1: PIG_PASSAGE})
+    assert len(got) == 2 and all(sources == (1,) and status == "supported" for _, sources, status in got), got
+
+
 def test_layout_blocks_lead_ins_code_and_maths() -> None:
     raw = STYLES["markdown-math-code"](messages(PIG_PASSAGE, GRID_PASSAGE), {})
     blocks = answer_support(clean_reply(str(raw)), [1, 2])
