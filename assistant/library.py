@@ -18,6 +18,10 @@ Opening is lazy where it can be: an embedded library whose store carries a gener
 BM25 rows load on first use, so `papers list` and an unchanged re-ingest never start Chroma. A
 server library is always opened: other clients write there without our store. A library in the
 older three-store layout (manifest.sqlite + bm25.npz/json) opens by one rebuild from Chroma.
+
+Why this module is long: opening, reconciling, rebuilding, writing and committing keep one
+invariant (the two stores agree at one generation) over shared private state; split, every part
+would reach into the others'.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ class Library:
         self._client: Any = None
         self._collection: Any = None
         self._bm25: BM25Index | None = None
+        self._bm25_gen = ""  # the generation the in-memory BM25 index mirrors
         self._opened = self._opening = False
         self._disk_manifest = Manifest(self.cache_dir / STORE_FILE)
         self.manifest = self._disk_manifest  # or a private in-memory view while another process writes
@@ -171,18 +176,24 @@ class Library:
                 and view.generation() == self.generation
                 and (not for_writing or view is self._disk_manifest)
             )
-            if agree and self._bm25 is None:
-                self._bm25 = load_bm25(view)
+            if agree and (self._bm25 is None or self._bm25_gen != self.generation):
+                self._bm25 = load_bm25(view)  # first use, or another process wrote: its rows, not a rebuild
                 agree = self._bm25 is not None  # rows without postings or damaged: rebuild
             if not agree:
                 self._rebuild_from_chroma()
+            self._bm25_gen = self.generation
             return agree
 
     def refresh_if_stale(self) -> None:
         """Another process (or a team-mate on the server) may have written since we opened."""
         with self._mutex:
-            if not self._outer_write:
-                self.reconcile()
+            if self._outer_write:
+                return
+            if self._opened:
+                # Chroma's Collection keeps the metadata it was fetched with: fetch it again, or
+                # another process's new generation stays unseen and every refresh rebuilds.
+                self._collection = self._client.get_collection(self.settings.collection, embedding_function=None)
+            self.reconcile()
 
     def _rebuild_from_chroma(self) -> None:
         """Rebuild the store + BM25 from Chroma, dropping papers whose chunk set is incomplete."""
@@ -339,6 +350,7 @@ class Library:
             self._set_meta(generation=gen)  # Chroma first: a crash before the commit below is a mismatch
             store.stamp(gen, self.meta)
             store.commit()
+            self._bm25_gen = gen  # the writer updated its BM25 in memory along with the rows
         except BaseException:
             store.rollback()
             self._unsure = True

@@ -117,3 +117,26 @@ def test_model_mismatch_is_refused_with_reindex_hint(
     # The CLI says the same in one line, without a traceback, and fails.
     line = assert_one_line_error(papers("ingest", "--json"), "papers reindex", other)
     assert line.startswith("error: the library at ")
+
+
+def test_another_writers_changes_are_seen_without_a_rebuild(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """A reader (the app) catches up with a second process's write from the store's rows: it sees
+    the new generation (Chroma's collection metadata fetched again), searches the new paper, and
+    does not rebuild from Chroma on each refresh."""
+    settings = get_settings()
+    reader, writer = Library(settings), Library(settings)
+    try:
+        first = {"id": "a", "title": "Solar panels", "abstract": "Photovoltaic cells convert sunlight."}
+        ingest_files([_write(tmp_path / "a.jsonl", [first])], reader, embedder, settings)
+        assert reader.lexical("photovoltaic", 3) and reader.reconcile()
+        second = {"id": "b", "title": "Beekeeping", "abstract": "Honeybees forage on clover fields."}
+        ingest_files([_write(tmp_path / "b.jsonl", [second])], writer, embedder, settings)
+        before = reader.generation
+        reader.refresh_if_stale()
+        assert reader.generation == writer.generation != before
+        assert [cid for cid, _ in reader.lexical("honeybees clover", 3)] == [cid for cid, _ in writer.chunks_of("b")]
+        assert reader.reconcile()  # in agreement: the next refresh rebuilds nothing
+        assert_consistent(reader)
+    finally:
+        reader.close()
+        writer.close()
