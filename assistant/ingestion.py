@@ -105,10 +105,12 @@ def write_papers(
     if todo:
         model = embedder()
         chunk_paper(todo[0], settings.chunk_size, settings.chunk_overlap)  # load the splitter outside the lock
-        # Batches of whole papers sized to a few encoder batches: the lock and Chroma writes stay
-        # per batch, so an interrupted run keeps every batch already written.
+        # Batches of whole papers sized to a few encoder batches. The process holds the writer lock
+        # for the whole run; each batch is embedded outside `writing()` and written and committed
+        # inside it, so readers in this process (a server's searches) wait for one batch's write,
+        # not for the whole ingest, and an interrupted run keeps every batch already written.
         batch_chunks = settings.embed_batch_size * 4
-        with library.writing():
+        with library.exclusive():  # one writing process for the whole run
             pending: list[tuple[Paper, list[Chunk]]] = []
             n_pending = 0
             done = 0
@@ -145,7 +147,8 @@ def _flush(
     for p, chunks in pending:
         items.append((p, chunks, np.asarray(vecs[offset : offset + len(chunks)])))
         offset += len(chunks)
-    report.chunks_written += library.write(items)
+    with library.writing():
+        report.chunks_written += library.write(items)
     report.embedded += len(texts)
     for p, _ in pending:
         if p.id in known:

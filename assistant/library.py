@@ -323,6 +323,14 @@ class Library:
             self._lock.release()
 
     @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the writer lock (other processes wait or are refused) across several `writing()`
+        batches, without blocking this process's readers between them (they wait on the batch's
+        commit only, never on the embedding in between)."""
+        with self._writer_lock():
+            yield
+
+    @contextlib.contextmanager
     def writing(self) -> Iterator[Library]:
         """Hold the write lock for a batch of writes; the store commits once, at the end (see the module doc)."""
         with self._mutex, self._writer_lock():
