@@ -92,3 +92,25 @@ def ingest_files(
 
     engine = Engine(settings, library=library, embedder=embedder)
     return engine.ingest(load_all(paths, settings, extra), progress=progress)
+
+
+def run_async(session: Any) -> None:
+    """`anyio.run(session)` in a thread of its own: the browser tests' session-wide Playwright (its
+    sync API) keeps an event loop running in the main thread, where anyio.run would refuse to start."""
+    import threading
+
+    import anyio
+
+    failure: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            anyio.run(session)
+        except BaseException as exc:  # re-raised in the test's thread, with its traceback
+            failure.append(exc)
+
+    worker = threading.Thread(target=main, name="anyio-session")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]

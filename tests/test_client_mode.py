@@ -10,7 +10,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import anyio
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
@@ -19,7 +18,7 @@ from assistant.library import Library
 from assistant.models import Answer
 from tests.api_server import ServeProcess, serve_process
 from tests.chroma_server import free_port
-from tests.support import PAPERS, assert_one_line_error, papers, papers_json
+from tests.support import PAPERS, assert_one_line_error, papers, papers_json, run_async
 from ui.api_client import error_line, sse_events
 
 pytestmark = pytest.mark.slow
@@ -88,6 +87,24 @@ def test_cli_in_client_mode_lists_ingests_and_answers(
     assert not (tmp_path / "client-local").exists()  # client mode never opens a library here
 
 
+def test_a_pdf_ingested_in_client_mode_arrives_whole(
+    server: ServeProcess, seed_library: Library, tmp_path: Path
+) -> None:
+    """The CLI reads the PDF here and sends the whole paper: sections, pages, reference list, source."""
+    pdf = Path(__file__).parent / "data" / "pdfs" / "twocol.pdf"
+    report = papers_json("ingest", str(pdf), "--json", env=client_env(server, tmp_path))
+    assert report["added"] == 1, report
+    seed_library.refresh_if_stale()
+    stored = seed_library.get("doi:10.5555/fict.2024.0042")
+    assert stored is not None and stored.source == str(pdf) and len(stored.references) == 32
+    assert [s.heading for s in stored.sections][:2] != ["", ""] and len(stored.authors) == 8
+    answer = papers_json(
+        "ask", "What routing temperature is used within each expert?", "--json", env=client_env(server, tmp_path)
+    )
+    cited = answer["citations"][0]
+    assert cited["section"] == "3.2 Attention" and cited["page"] == 2, cited
+
+
 def test_client_mode_refusals_are_one_line(server: ServeProcess, tmp_path: Path) -> None:
     read_only = client_env(server, tmp_path, READ_KEY)
     src = tmp_path / "new.jsonl"
@@ -124,7 +141,7 @@ def test_mcp_in_client_mode_answers_from_the_server(
             names = {r.name for r in (await client.list_resources()).resources}
             assert names == {p.id for p in seed_library.papers()}
 
-    anyio.run(session)
+    run_async(session)
     assert not (tmp_path / "client-local").exists()
 
 

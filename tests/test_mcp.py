@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import httpx2
 import pytest
@@ -26,7 +25,7 @@ from mcp_types import CallToolResult, TextContent
 from assistant.library import Library
 from assistant.models import Answer, Comparison, IngestReport, Paper, Summary
 from tests.arxiv_server import arxiv_replay
-from tests.support import PAPERS, assert_one_line_error, papers
+from tests.support import PAPERS, assert_one_line_error, papers, run_async
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +53,7 @@ def stdio(data_dir: Path, **extra: str) -> Client:
 
 
 def run(session: Callable[[], Awaitable[None]]) -> None:
-    anyio.run(session)
+    run_async(session)
 
 
 def chunk_texts(library: Library, paper_id: str) -> list[str]:

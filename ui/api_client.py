@@ -78,16 +78,6 @@ def filters_body(filters: Filters | None) -> dict[str, Any] | None:
     return body if any(v not in (None, "") for v in body.values()) else None
 
 
-def paper_record(paper: Paper) -> dict[str, Any]:
-    """A loaded paper as POST /ingest's record (the JSONL fields; the body text as `text`)."""
-    body = "\n\n".join(s.text for s in paper.sections if s.text)
-    fields = ("id", "title", "abstract", "authors", "year", "url", "doi", "arxiv_id", "venue", "tags")
-    record: dict[str, Any] = {k: getattr(paper, k) for k in fields}
-    if body:
-        record["text"] = body
-    return record
-
-
 def merged_report(server: dict[str, Any] | None, local_errors: list[LoadError]) -> IngestReport:
     """The server's report with the records that failed to load here added to it."""
     report = IngestReport.model_validate(server or {})
@@ -214,16 +204,18 @@ class RemoteEngine:
 
     def ingest(self, items: Iterable[Paper | LoadError], progress: Progress | None = None) -> IngestReport:
         """Records loaded here, written by the server's one writer; its progress passed on."""
-        records: list[dict[str, Any]] = []
+        papers: list[dict[str, Any]] = []
         errors: list[LoadError] = []
         for item in items:
             if isinstance(item, LoadError):
                 errors.append(item)
             else:
-                records.append(paper_record(item))
-        if not records:
+                papers.append(item.model_dump(mode="json"))
+        if not papers:
             return merged_report(None, errors)
-        job = self._json("POST", "/ingest", json={"records": records})
+        # Whole papers (sections, pages, references, source): a PDF read here keeps its structure
+        # there, and a Zotero --prune run here can match the sources.
+        job = self._json("POST", "/ingest", json={"papers": papers})
         return merged_report(self._follow(job, progress), errors)
 
     def ingest_upload(self, name: str, data: bytes, progress: Progress | None = None) -> IngestReport:

@@ -153,6 +153,7 @@ def stage_uploads(files: list[UploadFile], settings: Settings) -> tuple[Path, li
 def json_items(body: IngestRequest, settings: Settings) -> Items:
     def items() -> Iterator[Paper | LoadError]:
         yield from load_records(body.records, settings)
+        yield from body.papers  # validated as Paper by the request model; scrubbed and deduped by Engine.ingest
         if body.arxiv or body.arxiv_query.strip():
             from ingest.sources.arxiv import fetch_arxiv
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from assistant.models import PaperHit
+from assistant.models import Paper, PaperHit
 
 
 class Strict(BaseModel):
@@ -100,12 +100,19 @@ class SummarizeRequest(Strict):
 
 class IngestRequest(Strict):
     records: list[dict[str, Any]] = Field(default_factory=list, description="Paper records (the JSONL fields).")
+    papers: list[Paper] = Field(
+        default_factory=list,
+        description=(
+            "Papers as the core's model, loaded by a client (`papers ingest` in client mode): body sections, "
+            "pages, reference list and source kept, so a PDF read on the client arrives whole."
+        ),
+    )
     arxiv: list[str] = Field(default_factory=list, max_length=200, description="arXiv ids to fetch.")
     arxiv_query: str = ""
     max_results: int = Field(10, ge=1, le=200)
 
     @model_validator(mode="after")
     def _something(self) -> IngestRequest:
-        if not (self.records or self.arxiv or self.arxiv_query.strip()):
-            raise ValueError("give records, arxiv ids or an arxiv_query (or upload files as multipart)")
+        if not (self.records or self.papers or self.arxiv or self.arxiv_query.strip()):
+            raise ValueError("give records, papers, arxiv ids or an arxiv_query (or upload files as multipart)")
         return self
