@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.models import LoadError, Paper, make_paper_id
-from ingest.sources.text import decode_bytes
+from ingest.sources.text import decode_bytes, over_limit
 
 _ARXIV_ID = re.compile(r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?", re.IGNORECASE)
 
@@ -132,10 +132,8 @@ def _unescape(value: str) -> str:
 
 
 def _check_length(key: str, size: int, max_chars: int) -> None:
-    if size > max_chars:
-        raise ValueError(
-            f"entry {key!r}: abstract is {size:,} characters, over the limit of {max_chars:,} (PAPERS_MAX_PAPER_CHARS)"
-        )
+    if too_long := over_limit(size, max_chars):
+        raise ValueError(f"entry {key!r}: {too_long}")
 
 
 def entry_to_paper(key: str, fields: dict[str, str], source: str, max_chars: int) -> Paper:

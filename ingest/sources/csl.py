@@ -11,7 +11,7 @@ from typing import Any
 
 from assistant.models import LoadError, Paper, make_paper_id
 from ingest.sources.jsonl import load_jsonl
-from ingest.sources.text import decode_bytes
+from ingest.sources.text import decode_bytes, over_limit
 
 _CSL_KEYS = ("type", "issued", "container-title")
 _ARXIV_NUM = r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
@@ -104,10 +104,8 @@ def item_to_paper(item: Any, source: str, max_chars: int) -> Paper:
     abstract = _str(item, "abstract")
     if not abstract:
         raise ItemError(f"{title[:60]!r} has no 'abstract'")
-    if len(abstract) > max_chars:
-        raise ItemError(
-            f"abstract is {len(abstract):,} characters, over the limit of {max_chars:,} (PAPERS_MAX_PAPER_CHARS)"
-        )
+    if too_long := over_limit(len(abstract), max_chars):
+        raise ItemError(too_long)
     doi = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", _str(item, "DOI"), flags=re.IGNORECASE)
     url = _str(item, "URL")
     arxiv_id = ""

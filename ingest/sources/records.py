@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from assistant.models import Paper, Section, make_paper_id
+from ingest.sources.text import over_limit
 
 FIELDS = ("id", "title", "abstract", "text", "authors", "year", "url", "doi", "arxiv_id", "venue", "tags")
 
@@ -55,11 +56,8 @@ def record_to_paper(obj: Any, source: str, max_chars: int = 2_000_000) -> Paper:
     body_text = body.strip() if isinstance(body, str) else _text(body, "text")
     if not abstract and not body_text:
         raise RecordError("missing required field 'abstract' (or 'text')")
-    if len(abstract) + len(body_text) > max_chars:
-        raise RecordError(
-            f"text is {len(abstract) + len(body_text):,} characters, over the limit of {max_chars:,} "
-            "(PAPERS_MAX_PAPER_CHARS)"
-        )
+    if too_long := over_limit(len(abstract) + len(body_text), max_chars, "text"):
+        raise RecordError(too_long)
     doi = _text(obj.get("doi"), "doi")
     arxiv_id = _text(obj.get("arxiv_id"), "arxiv_id")
     return Paper(

@@ -10,12 +10,12 @@ each record on its own; one bad record is one LoadError naming its number and fi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from assistant.models import LoadError, Paper, make_paper_id
-from ingest.sources.text import decode_bytes
+from ingest.sources.text import decode_bytes, over_limit
 
 # A tag line: two characters, one or two spaces, a dash (Zotero accepts the one-space form too).
 _TAG_LINE = re.compile(r"^([A-Z][A-Z0-9]) {1,2}-(?: (.*))?$")
@@ -27,7 +27,7 @@ _DOI = re.compile(r"\b(10\.\d{4,9}/\S+)")
 _YEAR = re.compile(r"\b(1[89]\d\d|2\d\d\d)\b")
 
 
-class _SameName(dict[str, str]):
+class SameName(dict[str, str]):
     """rispy's tag → key mapping, as the identity: every tag keeps its own name."""
 
     def __missing__(self, key: str) -> str:
@@ -70,7 +70,7 @@ def _records(text: str) -> Iterator[tuple[int, int, list[str]]]:
 def _parse(lines: list[str]) -> dict[str, Any]:
     import rispy
 
-    parser = rispy.RisParser(mapping=_SameName(), list_tags=_LIST_TAGS, delimiter_tags_mapping={})
+    parser = rispy.RisParser(mapping=SameName(), list_tags=_LIST_TAGS, delimiter_tags_mapping={})
     (record,) = parser.parse_lines(iter([*lines, "ER  - "]))
     return dict(record)
 
@@ -132,11 +132,8 @@ def record_to_paper(record: dict[str, Any], number: int, source: str, max_chars:
     abstract = " ".join(" ".join(_all(record, "AB") or _all(record, "N2")).split())
     if not abstract:
         raise ValueError(f"record {number} ({title[:60]!r}) has no abstract (no AB or N2 line)")
-    if len(abstract) > max_chars:
-        raise ValueError(
-            f"record {number}: abstract is {len(abstract):,} characters, over the limit of {max_chars:,} "
-            "(PAPERS_MAX_PAPER_CHARS)"
-        )
+    if too_long := over_limit(len(abstract), max_chars):
+        raise ValueError(f"record {number}: {too_long}")
     urls = [u for v in _all(record, "UR") for u in re.split(r"\s*;\s*(?=https?://)|\s+(?=https?://)", v) if u]
     doi = _clean_doi(_first(record, "DO")) or next((_clean_doi(u) for u in urls if "doi.org/" in u), "")
     arxiv_id = _arxiv_id(record, doi)
@@ -161,6 +158,28 @@ def record_to_paper(record: dict[str, Any], number: int, source: str, max_chars:
     )
 
 
+def record_paper(
+    path: Path,
+    record: tuple[int, int, list[str]],
+    parse: Callable[[list[str]], dict[str, Any]],
+    to_paper: Callable[[dict[str, Any], int, str, int], Paper],
+    max_chars: int,
+    cannot_parse: str,
+) -> Paper | LoadError:
+    """One (number, first line, lines) record parsed and turned into a Paper, or the LoadError naming its
+    number and line that lets the records after it still load (RIS and Web of Science)."""
+    number, line, lines = record
+    try:
+        parsed = parse(lines)
+    except Exception as exc:  # rispy on a malformed record; the other records go on
+        why = cannot_parse.format(type(exc).__name__)
+        return LoadError(source=str(path), line=line, message=f"record {number}: {why}")
+    try:
+        return to_paper(parsed, number, f"{path}:{line}", max_chars)
+    except ValueError as exc:
+        return LoadError(source=str(path), line=line, message=str(exc))
+
+
 def load_ris(path: Path, max_chars: int = 2_000_000) -> Iterator[Paper | LoadError]:
     text = decode_bytes(path.read_bytes())  # UTF-8 with or without BOM, cp1252 lines from old EndNote
     found = False
@@ -173,19 +192,13 @@ def load_ris(path: Path, max_chars: int = 2_000_000) -> Iterator[Paper | LoadErr
             )
             continue
         found = True
-        try:
-            record = _parse(lines)
-        except Exception as exc:  # rispy on a malformed record; the other records go on
-            yield LoadError(
-                source=str(path),
-                line=line,
-                message=f"record {number}: cannot parse RIS ({type(exc).__name__}); "
-                "a line must be a tag ('AU  - value') or continue the tag line before it",
-            )
-            continue
-        try:
-            yield record_to_paper(record, number, f"{path}:{line}", max_chars)
-        except ValueError as exc:
-            yield LoadError(source=str(path), line=line, message=str(exc))
+        yield record_paper(
+            path,
+            (number, line, lines),
+            _parse,
+            record_to_paper,
+            max_chars,
+            "cannot parse RIS ({}); a line must be a tag ('AU  - value') or continue the tag line before it",
+        )
     if not found:
         yield LoadError(source=str(path), message="no RIS records found (no line starts with 'TY  - ')")

@@ -1,4 +1,4 @@
-"""Bytes → text for files of unknown or mixed encoding."""
+"""Bytes → text for files of unknown or mixed encoding, and the wording of the text-size limit."""
 
 from __future__ import annotations
 
@@ -35,3 +35,11 @@ def decode_bytes(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return "\n".join(_decode_line(line) for line in data.split(b"\n"))
+
+
+def over_limit(size: int, max_chars: int, what: str = "abstract") -> str:
+    """The one wording for a paper's text over PAPERS_MAX_PAPER_CHARS; "" when it is within the limit.
+    Each loader prefixes where it is (record, entry, line) and raises its own error."""
+    if size <= max_chars:
+        return ""
+    return f"{what} is {size:,} characters, over the limit of {max_chars:,} (PAPERS_MAX_PAPER_CHARS)"

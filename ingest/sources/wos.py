@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.models import BibReference, LoadError, Paper, make_paper_id
-from ingest.sources.ris import ris_author
-from ingest.sources.text import decode_bytes
+from ingest.sources.ris import SameName, record_paper, ris_author
+from ingest.sources.text import decode_bytes, over_limit
 
 _TAG = re.compile(r"^([A-Z][A-Z0-9])(?: (.*))?$")
 _HEADER = re.compile(r"^\ufeff?\s*(FN|VR|PT) ", re.MULTILINE)
@@ -26,13 +26,6 @@ _YEAR = re.compile(r"\b(1[89]\d\d|2\d\d\d)\b")
 _ARXIV = re.compile(r"\barxiv[:.\s]*(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
 # Tags whose continuation lines are separate values (one author or keyword per line), not wrapped text.
 _LIST_TAGS = ["AU", "AF", "CR", "C1", "DE", "ID"]
-
-
-class _SameName(dict[str, str]):
-    """rispy's tag → key mapping, as the identity: every tag keeps its own name."""
-
-    def __missing__(self, key: str) -> str:
-        return key
 
 
 def looks_like_wos(head: str) -> bool:
@@ -66,7 +59,7 @@ def _records(text: str) -> Iterator[tuple[int, int, list[str]]]:
 def _parse(lines: list[str]) -> dict[str, Any]:
     from rispy import WokParser
 
-    parser = WokParser(mapping=_SameName(), list_tags=_LIST_TAGS)
+    parser = WokParser(mapping=SameName(), list_tags=_LIST_TAGS)
     (record,) = parser.parse_lines(iter([*lines, "ER"]))
     return {k: v if isinstance(v, list) else [v] for k, v in record.items()}
 
@@ -134,11 +127,8 @@ def record_to_paper(record: dict[str, Any], number: int, source: str, max_chars:
     abstract = _one(record, "AB")
     if not abstract:
         raise ValueError(f"record {number} ({title[:60]!r}) has no abstract (no AB line)")
-    if len(abstract) > max_chars:
-        raise ValueError(
-            f"record {number}: abstract is {len(abstract):,} characters, over the limit of {max_chars:,} "
-            "(PAPERS_MAX_PAPER_CHARS)"
-        )
+    if too_long := over_limit(len(abstract), max_chars):
+        raise ValueError(f"record {number}: {too_long}")
     # AF has full names ("Vaswani, Ashish"); AU only initials ("Vaswani, A"): prefer AF.
     names = record.get("AF") or record.get("AU") or []
     doi = _one(record, "DI").removeprefix("https://doi.org/")
@@ -172,18 +162,7 @@ def load_wos(path: Path, max_chars: int = 2_000_000) -> Iterator[Paper | LoadErr
     found = False
     for number, line, lines in _records(text):
         found = True
-        try:
-            record = _parse(lines)
-        except Exception as exc:  # rispy on a malformed record; the other records go on
-            yield LoadError(
-                source=str(path),
-                line=line,
-                message=f"record {number}: cannot parse the Web of Science record ({type(exc).__name__})",
-            )
-            continue
-        try:
-            yield record_to_paper(record, number, f"{path}:{line}", max_chars)
-        except ValueError as exc:
-            yield LoadError(source=str(path), line=line, message=str(exc))
+        cannot = "cannot parse the Web of Science record ({})"
+        yield record_paper(path, (number, line, lines), _parse, record_to_paper, max_chars, cannot)
     if not found:
         yield LoadError(source=str(path), message="no Web of Science records found (no line starts with 'PT ')")

@@ -139,22 +139,23 @@ class Watch:
     errors: list[str] = field(default_factory=list)
 
 
-@pytest.fixture()
-def page(browser, app: App) -> Iterator[tuple[Any, Watch]]:  # type: ignore[no-untyped-def]
-    watch = Watch()
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+def watched_page(browser: Any, allowed: tuple[str, ...], watch: Watch, **context_args: Any) -> Any:
+    """A fresh page that records in `watch` (and blocks) every request not to `allowed`, and its dialogs
+    and script errors. Close it with `pg.context.close()`."""
+    ok = (*allowed, "data:", "blob:")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, **context_args)
 
     def route(r: Any) -> None:
-        url = r.request.url
-        if url.startswith(app.url) or url.startswith(("data:", "blob:")):
+        if r.request.url.startswith(ok):
             r.continue_()
         else:
-            watch.outside.append(url)
+            watch.outside.append(r.request.url)
             r.abort()
 
     context.route("**/*", route)
     pg = context.new_page()
     pg.set_default_timeout(60_000)
+
     def on_dialog(d: Any) -> None:
         watch.dialogs.append(d.message)
         d.dismiss()
@@ -162,6 +163,13 @@ def page(browser, app: App) -> Iterator[tuple[Any, Watch]]:  # type: ignore[no-u
     pg.on("dialog", on_dialog)
     pg.on("pageerror", lambda e: watch.errors.append(str(e)))
     # A request that bypasses routing (e.g. an <img> the browser preloads) still shows up here.
-    pg.on("request", lambda r: None if r.url.startswith((app.url, "data:", "blob:")) else watch.outside.append(r.url))
+    pg.on("request", lambda r: None if r.url.startswith(ok) else watch.outside.append(r.url))
+    return pg
+
+
+@pytest.fixture()
+def page(browser, app: App) -> Iterator[tuple[Any, Watch]]:  # type: ignore[no-untyped-def]
+    watch = Watch()
+    pg = watched_page(browser, (app.url,), watch, accept_downloads=True)
     yield pg, watch
-    context.close()
+    pg.context.close()

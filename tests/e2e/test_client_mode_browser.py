@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.api_server import ServeProcess, serve_process
-from tests.e2e.conftest import CHROMIUM, App, Watch, start_app, stop_app
+from tests.e2e.conftest import CHROMIUM, App, Watch, start_app, stop_app, watched_page
 from tests.ui_support import NEW_PAPER, jsonl_bytes, pdf_bytes
 
 pytestmark = pytest.mark.e2e
@@ -69,28 +69,6 @@ def two_apps(served: ServeProcess, tmp_path_factory: pytest.TempPathFactory) -> 
         assert not any((base / f"{n}-local-library").exists() for n in "ab")  # neither opened a library
 
 
-def new_page(browser: Any, allowed: tuple[str, ...], watch: Watch) -> Any:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-
-    def route(r: Any) -> None:
-        if r.request.url.startswith(allowed) or r.request.url.startswith(("data:", "blob:")):
-            r.continue_()
-        else:
-            watch.outside.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-    def on_dialog(d: Any) -> None:
-        watch.dialogs.append(d.message)
-        d.dismiss()
-
-    pg.on("dialog", on_dialog)
-    pg.on("pageerror", lambda e: watch.errors.append(str(e)))
-    return pg
-
-
 def go(pg: Any, page_title: str, ready_text: str) -> None:
     pg.locator("[data-testid=stSidebarNavLink]", has_text=page_title).click()
     pg.get_by_text(ready_text, exact=True).first.wait_for()
@@ -115,8 +93,8 @@ def test_two_client_apps_see_each_others_uploads(
 ) -> None:
     app_a, app_b = two_apps
     watch_a, watch_b = Watch(), Watch()
-    pa = new_page(browser, (app_a.url,), watch_a)
-    pb = new_page(browser, (app_b.url,), watch_b)
+    pa = watched_page(browser, (app_a.url,), watch_a)
+    pb = watched_page(browser, (app_b.url,), watch_b)
 
     pb.goto(app_b.url)
     go(pb, "Library", "Add papers")
@@ -170,3 +148,5 @@ def test_two_client_apps_see_each_others_uploads(
 
     for watch in (watch_a, watch_b):
         assert watch.outside == [] and watch.dialogs == [] and watch.errors == [], watch
+    pa.context.close()
+    pb.context.close()

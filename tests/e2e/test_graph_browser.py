@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.arxiv_server import ArxivReplay
-from tests.e2e.conftest import CHROMIUM, App, Watch, start_app, stop_app
+from tests.e2e.conftest import CHROMIUM, App, Watch, start_app, stop_app, watched_page
 from tests.graph_support import (
     MISSING_ARXIV,
     MISSING_DOI,
@@ -65,30 +65,9 @@ def graph_app(
 def gpage(browser, graph_app: App) -> Iterator[tuple[Any, Watch]]:  # type: ignore[no-untyped-def]
     """A fresh page that records (and blocks) every request leaving the app, as tests/e2e/conftest.py's."""
     watch = Watch()
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-
-    def route(r: Any) -> None:
-        url = r.request.url
-        if url.startswith(graph_app.url) or url.startswith(("data:", "blob:")):
-            r.continue_()
-        else:
-            watch.outside.append(url)
-            r.abort()
-
-    context.route("**/*", route)
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-
-    def on_dialog(d: Any) -> None:
-        watch.dialogs.append(d.message)
-        d.dismiss()
-
-    pg.on("dialog", on_dialog)
-    pg.on("pageerror", lambda e: watch.errors.append(str(e)))
-    ok = (graph_app.url, "data:", "blob:")
-    pg.on("request", lambda r: None if r.url.startswith(ok) else watch.outside.append(r.url))
+    pg = watched_page(browser, (graph_app.url,), watch)
     yield pg, watch
-    context.close()
+    pg.context.close()
 
 
 def _go(pg: Any, app: App, page_title: str, ready_text: str) -> None:

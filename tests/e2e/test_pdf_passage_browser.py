@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, App, Watch, start_app, stop_app
+from tests.e2e.conftest import CHROMIUM, App, Watch, start_app, stop_app, watched_page
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,29 +56,9 @@ def pdf_app(_seed_library_template: Path, embedder, tmp_path_factory: pytest.Tem
 def ppage(browser, pdf_app: App) -> Iterator[tuple[Any, Watch]]:  # type: ignore[no-untyped-def]
     """A fresh page that records (and blocks) every request leaving the app, as tests/e2e/conftest.py's."""
     watch = Watch()
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    ok = (pdf_app.url, "data:", "blob:")
-
-    def route(r: Any) -> None:
-        if r.request.url.startswith(ok):
-            r.continue_()
-        else:
-            watch.outside.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-
-    def on_dialog(d: Any) -> None:
-        watch.dialogs.append(d.message)
-        d.dismiss()
-
-    pg.on("dialog", on_dialog)
-    pg.on("pageerror", lambda e: watch.errors.append(str(e)))
-    pg.on("request", lambda r: None if r.url.startswith(ok) else watch.outside.append(r.url))
+    pg = watched_page(browser, (pdf_app.url,), watch)
     yield pg, watch
-    context.close()
+    pg.context.close()
 
 
 def _shown_page(pg: Any, number: int) -> dict[str, Any]:
