@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,6 +151,44 @@ def run_timed(cmd: list[str], env: dict[str, str], timeout: float = 1800) -> Tim
     seconds = time.perf_counter() - t0
     reader.join()
     return Timed(seconds, proc.returncode, first + rest, "".join(err_parts), first_s)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server_process(
+    cmd: list[str], log_path: Path, ready: Callable[[], bool], env: dict[str, str] | None = None,
+    timeout_s: float = 120, stop_s: float = 30,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`cmd` started with its output in `log_path`, yielded once `ready()` holds (an HTTP error counts as
+    not yet); stopped with SIGTERM afterwards, SIGKILL after `stop_s`."""
+    import httpx
+
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                with contextlib.suppress(httpx.HTTPError):  # not listening yet
+                    if ready():
+                        break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{Path(cmd[0]).name} {cmd[1]} did not start: {log_path.read_text()[-2000:]}")
+                time.sleep(0.3)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(stop_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def run_worker(task: str, args: list[str], env: dict[str, str], timeout: float = 1800) -> dict[str, Any]:

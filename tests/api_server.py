@@ -17,7 +17,7 @@ import httpx
 import uvicorn
 
 from assistant.engine import Engine
-from tests.chroma_server import free_port
+from tests.chroma_server import free_port, until_stopped
 from tests.support import PAPERS
 from ui.api.app import build_app
 
@@ -74,23 +74,8 @@ def serve_process(
     proc = start_serve(log_path, "--port", str(port), "--no-warm", *args, env=env)
     url = f"http://127.0.0.1:{port}"
     served = ServeProcess(proc, url, log_path)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"papers serve did not start: {served.log()[-2000:]}")
-            time.sleep(0.2)
+    with until_stopped(proc, f"{url}/health", log_path, timeout_s):
         yield served
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def sse_events(text: str) -> list[tuple[str, Any]]:

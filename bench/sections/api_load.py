@@ -9,27 +9,28 @@ requests (per kind in the report's table; a stream's time to its first token too
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
-import subprocess
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from bench.common import CACHE, DEV_QUESTIONS, PAPERS, Config, Run, env_for, log, pct, run_worker
+from bench.common import (
+    CACHE,
+    DEV_QUESTIONS,
+    PAPERS,
+    Config,
+    Run,
+    env_for,
+    free_port,
+    log,
+    pct,
+    run_worker,
+    server_process,
+)
 
 KINDS = ("search", "ask", "stream")
 NEW_PAPERS = 200
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _questions() -> list[str]:
@@ -93,20 +94,6 @@ def _client(url: str, seed: int, until: float, questions: list[str], out: dict[s
                 out["errors"].append(f"{kind}: HTTP {r.status_code}")
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 300
-    while True:
-        with contextlib.suppress(httpx.HTTPError):
-            # The first search loads the model: ready means answering, not only listening.
-            if httpx.post(f"{url}/search", json={"query": "warm up"}, timeout=120).status_code == 200:
-                return
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"papers serve did not start: {log_path.read_text()[-2000:]}")
-        time.sleep(0.5)
-
-
 def _scenario(url: str, clients: int, seconds: float) -> dict[str, Any]:
     import httpx
 
@@ -162,27 +149,17 @@ def measure(run: Run, cfg: Config) -> None:
     lib = CACHE / "api-load-lib"
     shutil.rmtree(lib, ignore_errors=True)
     shutil.copytree(library_dir(1000), lib)  # the job writes into a copy: the cached library stays as built
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = CACHE / "api-load-serve.log"
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
-            [PAPERS, "serve", "--port", str(port), "--log-level", "warning"],
-            env=env_for(lib),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        try:
-            _wait_ready(proc, url, log_path)
-            result = _scenario(url, clients, seconds)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    url = f"http://127.0.0.1:{free_port()}"
+
+    def ready() -> bool:
+        import httpx
+
+        # The first search loads the model: ready means answering, not only listening.
+        return httpx.post(f"{url}/search", json={"query": "warm up"}, timeout=120).status_code == 200
+
+    cmd = [PAPERS, "serve", "--port", url.rsplit(":", 1)[1], "--log-level", "warning"]
+    with server_process(cmd, CACHE / "api-load-serve.log", ready, env=env_for(lib), timeout_s=300, stop_s=60):
+        result = _scenario(url, clients, seconds)
     shutil.rmtree(lib, ignore_errors=True)
     run.measurements["api"] = result
     log(f"api load: {result['requests']} requests from {clients} clients, {result['errors']} errors, "

@@ -7,16 +7,13 @@ runs), then the latency worker runs with `PAPERS_CHROMA_URL`. Records `server.N.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import socket
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import CACHE, CHROMA, PAPERS, Config, Run, env_for, log, run_timed, run_worker
+from bench.common import CACHE, CHROMA, PAPERS, Config, Run, env_for, log, run_timed, run_worker, server_process
 from bench.sections.cli import QUESTION
 from bench.sections.latency import record_search
 
@@ -30,19 +27,6 @@ def _port() -> int:
             except OSError:
                 continue
     raise RuntimeError("no free port")
-
-
-def _wait_ready(proc: subprocess.Popen[bytes], url: str) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 120
-    while True:
-        with contextlib.suppress(httpx.HTTPError):  # not listening yet
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                return
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("chroma run did not start; see bench/cache/chroma-server.log")
-        time.sleep(0.3)
 
 
 def _move(run: Run, n: int, env: dict[str, str]) -> dict[str, Any]:
@@ -107,26 +91,18 @@ def _one_size(run: Run, cfg: Config, n: int, url: str, client_dir: Path) -> dict
 def measure(run: Run, cfg: Config) -> None:
     port = _port()
     url = f"http://127.0.0.1:{port}"
-    log_file = (CACHE / "chroma-server.log").open("wb")
-    proc = subprocess.Popen(
-        [CHROMA, "run", "--path", str(CACHE / "chroma-server"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
+    cmd = [CHROMA, "run", "--path", str(CACHE / "chroma-server"), "--host", "127.0.0.1", "--port", str(port)]
+
+    def ready() -> bool:
+        import httpx
+
+        return httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200
+
     out: dict[str, Any] = {"url": url}
-    try:
-        _wait_ready(proc, url)
+    with server_process(cmd, CACHE / "chroma-server.log", ready, stop_s=20):
         for n in cfg.server_sizes:
             r = out[str(n)] = _one_size(run, cfg, n, url, CACHE / "server-client")
             log(f"server {n}: search p50 {r['search']['p50_ms']:.1f} ms")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log_file.close()
     run.measurements["server"] = out
     for n in cfg.server_sizes:
         record_search(run, f"server.{n}", out[str(n)])
