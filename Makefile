@@ -38,8 +38,11 @@ run: install
 	fi; \
 	$(BIN)/streamlit run ui/app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
+# Two workers (this machine's cores); --dist loadfile keeps a test file's module fixtures on one worker.
+# TEST_WORKERS=0 runs everything in this one process.
+TEST_WORKERS ?= 2
 test: install system-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check assistant ingest ui tests bench

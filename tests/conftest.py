@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,24 +76,38 @@ def llm_server():  # type: ignore[no-untyped-def]
         server.stop()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist each worker hands its compass figures to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        import json
+
+        from tests.compass import DETAILS, FIGURES
+
+        workeroutput["compass"] = json.dumps({"figures": dict(FIGURES), "details": DETAILS})
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown (and not called) when tests run serially
+def pytest_testnodedown(node: Any, error: object) -> None:
+    import json
+
+    from tests.compass import DETAILS, FIGURES
+
+    sent = json.loads(getattr(node, "workeroutput", {}).get("compass", "{}"))
+    FIGURES.update(sent.get("figures", {}))
+    for key, items in sent.get("details", {}).items():
+        DETAILS.setdefault(key, []).extend(items)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The compass figures the tests recorded in tests/compass.py, after the usual summary."""
-    import sys
-    from collections import Counter
+    """The compass figures the tests recorded in tests/compass.py (in this process, or sent by the
+    xdist workers), after the usual summary."""
+    from tests.compass import DETAILS, FIGURES, summary_lines
 
-    figures: Counter[str] = Counter()
-    details: dict[str, list[str]] = {}
-    mod = sys.modules.get("tests.compass")
-    if mod is not None:
-        figures.update(mod.FIGURES)
-        for key, items in mod.DETAILS.items():
-            details.setdefault(key, []).extend(items)
-    if not figures:
+    if not FIGURES:
         return
-    from tests.compass import summary_lines
-
     terminalreporter.write_sep("-", "compass figures")
-    for line in summary_lines(figures, details):
+    for line in summary_lines(FIGURES, DETAILS):
         terminalreporter.write_line(line)
 
 
