@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.arxiv_server import ArxivReplay
 from tests.e2e.conftest import CHROMIUM, App, Watch, start_app, stop_app, watched_page
@@ -93,7 +94,9 @@ def test_related_papers_on_the_library_page(gpage, graph_app: App, tmp_path: Pat
     box.fill("Sparse Routing")
     pg.get_by_role("option", name="Sparse Routing for Scholarly Document Retrieval").click()
     first = pg.locator(".st-key-related-1")
-    first.wait_for()
+    # The container can be on the page a moment before its text (Streamlit fills it in the same rerun).
+    expect(first).to_contain_text("Citation-Aware Dense Retrieval for Scientific Papers", timeout=60_000)
+    expect(pg.locator(".st-key-related-3")).to_contain_text("only weakly similar text", timeout=60_000)
     assert "Citation-Aware Dense Retrieval for Scientific Papers" in first.inner_text()
     assert "cites this paper; shares 1 reference; cited together by 1 paper; similar text" in first.inner_text()
     assert READING_TITLE in pg.locator(".st-key-related-2").inner_text()
@@ -107,7 +110,8 @@ def test_graph_page_shows_cited_but_missing_and_adds_one(gpage, graph_app: App, 
     pg, watch = gpage
     _go(pg, graph_app, "Graph", "Cited but missing")
     first, second = pg.locator(".st-key-missing-1"), pg.locator(".st-key-missing-2")
-    first.wait_for()
+    expect(first).to_contain_text(MISSING_TITLE, timeout=60_000)
+    expect(second).to_contain_text(f"DOI {MISSING_DOI}", timeout=60_000)
     assert MISSING_TITLE in first.inner_text() and "cited by 3" in first.inner_text()
     assert f"arXiv:{MISSING_ARXIV}" in first.inner_text()
     assert f"DOI {MISSING_DOI}" in second.inner_text() and "cited by 2" in second.inner_text()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.test_browser import ANSWER_TIMEOUT, assert_page_inert, go
 from tests.ui_support import EVIL_PAPER, PIG_QUESTION
@@ -81,8 +82,7 @@ def test_map_draws_one_point_per_paper_and_a_click_opens_it(page, app, tmp_path:
     assert shown[:30] and shown[:30] in titles.replace("&amp;", "&"), (shown, titles)
     point.click(force=True)
     details = pg.locator(".st-key-map_details")
-    details.wait_for(timeout=30_000)
-    assert f"paper id: {paper_id}" in details.inner_text()
+    expect(details).to_contain_text(f"paper id: {paper_id}", timeout=30_000)  # retried: box before text
 
     pg.set_viewport_size({"width": 1400, "height": 1250})
     pg.wait_for_timeout(800)
@@ -100,8 +100,7 @@ def test_map_opens_the_hostile_paper_inertly(page, app) -> None:  # type: ignore
     box.click()
     box.fill("Soft grippers")  # the list is virtualised: filter it to the one title
     pg.get_by_role("option", name="Soft grippers", exact=False).first.click()
-    pg.locator(".st-key-map_details").wait_for(timeout=30_000)
-    assert "Mallory" in pg.locator(".st-key-map_details").inner_text()
+    expect(pg.locator(".st-key-map_details")).to_contain_text("Mallory", timeout=30_000)
     assert_page_inert(pg, watch)
 
 
