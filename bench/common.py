@@ -154,6 +154,7 @@ def run_timed(cmd: list[str], env: dict[str, str], timeout: float = 1800) -> Tim
 
 
 def free_port() -> int:
+    """A port free on 127.0.0.1 now (the tests' servers take theirs from here too)."""
     import socket
 
     with socket.socket() as s:
@@ -179,7 +180,8 @@ def server_process(
                     if ready():
                         break
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{Path(cmd[0]).name} {cmd[1]} did not start: {log_path.read_text()[-2000:]}")
+                    tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+                    raise RuntimeError(f"{Path(cmd[0]).name} {cmd[1]} did not start: {tail}")
                 time.sleep(0.3)
             yield proc
         finally:

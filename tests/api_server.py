@@ -17,7 +17,7 @@ import httpx
 import uvicorn
 
 from assistant.engine import Engine
-from tests.chroma_server import free_port, until_stopped
+from bench.common import free_port, server_process
 from tests.support import PAPERS
 from ui.api.app import build_app
 
@@ -71,11 +71,14 @@ def serve_process(
 ) -> Iterator[ServeProcess]:
     """`papers serve --port FREE --no-warm ARGS` until /health answers; stopped with SIGTERM afterwards."""
     port = free_port()
-    proc = start_serve(log_path, "--port", str(port), "--no-warm", *args, env=env)
     url = f"http://127.0.0.1:{port}"
-    served = ServeProcess(proc, url, log_path)
-    with until_stopped(proc, f"{url}/health", log_path, timeout_s):
-        yield served
+
+    def ready() -> bool:
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+
+    cmd = [str(PAPERS), "serve", "--port", str(port), "--no-warm", *args]
+    with server_process(cmd, log_path, ready, env={**os.environ, **(env or {})}, timeout_s=timeout_s) as proc:
+        yield ServeProcess(proc, url, log_path)
 
 
 def sse_events(text: str) -> list[tuple[str, Any]]:

@@ -89,12 +89,14 @@ def paper_count(pg: Any) -> int:
 
 
 def test_two_client_apps_see_each_others_uploads(
-    browser: Any, two_apps: tuple[App, App], served: ServeProcess, tmp_path: Path
+    browser: Any, two_apps: tuple[App, App], served: ServeProcess, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     app_a, app_b = two_apps
     watch_a, watch_b = Watch(), Watch()
     pa = watched_page(browser, (app_a.url,), watch_a)
+    request.addfinalizer(pa.context.close)  # closed however the test ends
     pb = watched_page(browser, (app_b.url,), watch_b)
+    request.addfinalizer(pb.context.close)
 
     pb.goto(app_b.url)
     go(pb, "Library", "Add papers")
@@ -148,5 +150,3 @@ def test_two_client_apps_see_each_others_uploads(
 
     for watch in (watch_a, watch_b):
         assert watch.outside == [] and watch.dialogs == [] and watch.errors == [], watch
-    pa.context.close()
-    pb.context.close()

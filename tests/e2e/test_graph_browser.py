@@ -97,10 +97,8 @@ def test_related_papers_on_the_library_page(gpage, graph_app: App, tmp_path: Pat
     # The container can be on the page a moment before its text (Streamlit fills it in the same rerun).
     expect(first).to_contain_text("Citation-Aware Dense Retrieval for Scientific Papers", timeout=60_000)
     expect(pg.locator(".st-key-related-3")).to_contain_text("only weakly similar text", timeout=60_000)
-    assert "Citation-Aware Dense Retrieval for Scientific Papers" in first.inner_text()
     assert "cites this paper; shares 1 reference; cited together by 1 paper; similar text" in first.inner_text()
     assert READING_TITLE in pg.locator(".st-key-related-2").inner_text()
-    assert "only weakly similar text" in pg.locator(".st-key-related-3").inner_text()
     pg.get_by_text("Related papers", exact=True).first.evaluate("el => el.scrollIntoView({block: 'start'})")
     _shot(pg, tmp_path, "related.png")
     assert watch.dialogs == [] and watch.outside == [] and watch.errors == []
@@ -112,9 +110,9 @@ def test_graph_page_shows_cited_but_missing_and_adds_one(gpage, graph_app: App, 
     first, second = pg.locator(".st-key-missing-1"), pg.locator(".st-key-missing-2")
     expect(first).to_contain_text(MISSING_TITLE, timeout=60_000)
     expect(second).to_contain_text(f"DOI {MISSING_DOI}", timeout=60_000)
-    assert MISSING_TITLE in first.inner_text() and "cited by 3" in first.inner_text()
+    assert "cited by 3" in first.inner_text()
     assert f"arXiv:{MISSING_ARXIV}" in first.inner_text()
-    assert f"DOI {MISSING_DOI}" in second.inner_text() and "cited by 2" in second.inner_text()
+    assert "cited by 2" in second.inner_text()
     assert second.locator("button").count() == 0  # no arXiv id: nothing to add it by
     # drawn in the page by Streamlit's bundled Graphviz: the three linked papers (ocean has no tie), two missing works
     nodes = pg.locator("[data-testid=stGraphVizChart] svg g.node")
