@@ -11,7 +11,8 @@
   are dropped, so a number that only appears there cites nothing.
 - Code and maths: fenced code, inline code, `$…$` and `$$…$$` are left exactly as written;
   `protect_spans` hides them from every rewrite, here and in assistant/citations.py (no citation is
-  read inside them, nothing is escaped inside them). Indentation and nested lists are kept.
+  read inside them, nothing is escaped inside them). Maths only when it is plain TeX (`plain_tex`):
+  other maths is prose. Indentation and nested lists are kept.
 
 `clean_reply(text)` is the whole-reply entry point (answers, comparisons, summaries); checking which
 sentences are cited is assistant/citations.py's job.
@@ -20,6 +21,7 @@ sentences are cited is assistant/citations.py's job.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 # --- code and maths: protected spans ---------------------------------------------------------------
@@ -33,12 +35,32 @@ _INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 _DISPLAY_MATH = re.compile(r"(?<![\\$])\$\$(?!\$)(.+?)(?<!\\)\$\$", re.DOTALL)
 # Pandoc's rule: "$" opens before a non-space and closes after one, not followed by a digit ("$5 and $6").
 _INLINE_MATH = re.compile(r"(?<![\\$\w])\$(?=[^\s$])((?:[^$\n\\]|\\.)+?)(?<=[^\s\\])\$(?![\d$])")
-# Maths that could carry a link, an image or HTML is not maths we keep verbatim: it is cleaned as prose.
-_UNSAFE_MATH = re.compile(
-    r"\\(?:href|url|html\w*|includegraphics|class|style|data)\b|https?:|www\.|javascript:|data:"
-    r"|<\s*/?\s*(?:script|img|iframe|a|svg|style|object|embed|b|i|u|link|meta|math|source)\b",
+# A maths span is kept verbatim only when it is plain TeX (an allow-list): renderers that know no maths
+# (markdown-it on the Chat page, a Markdown viewer opening a download) read its inside as Markdown and
+# HTML, so anything there that could become a link, an image, a tag or an entity makes the span prose,
+# cleaned like the rest. Plain TeX here: letters, digits, whitespace, backslash commands and the ASCII
+# symbols maths uses (below), and non-ASCII letters and symbols (α, ≤, ∑); never a quote, a backtick,
+# "@" or a control or format character (bidi overrides).
+_MATH_ASCII = frozenset("\\{}^_+-*/=()[]|,.;:!'<>~%#&? \t\n\r")
+_MATH_TRAPS = re.compile(
+    r"<[A-Za-z/!?]"  # could open a tag (`$x<y$` is written `$x < y$` to stay maths)
+    r"|&[#A-Za-z]"  # an entity: `https&#58;//` is a scheme to a renderer
+    r"|//|www\.|[A-Za-z][A-Za-z0-9+.-]*:(?=\S)"  # a protocol-relative URL, a host, a scheme
+    r"|\]\s*[(:]"  # a Markdown link `[..](..)` or a reference definition `[..]: ..`
+    r"|\\(?:href|url|html\w*|includegraphics|class|style|data|cssId|unicode|mathtip|texttip|toggle)\b",
     re.IGNORECASE,
 )
+
+
+def plain_tex(content: str) -> bool:
+    """Is this maths content plain TeX, safe to show verbatim in a renderer that knows no maths?"""
+    for ch in content:
+        if ch.isascii():
+            if not (ch.isalnum() or ch in _MATH_ASCII):
+                return False
+        elif unicodedata.category(ch)[0] == "C":  # control, format (bidi, zero-width), private use
+            return False
+    return not _MATH_TRAPS.search(content)
 
 
 @dataclass
@@ -91,7 +113,7 @@ def protect_spans(text: str) -> Protected:
     out = _INLINE_CODE.sub(lambda m: hide(m.group(0)), out)
 
     def math(m: re.Match[str]) -> str:
-        return m.group(0) if _UNSAFE_MATH.search(m.group(1)) or PLACEHOLDER.search(m.group(1)) else hide(m.group(0))
+        return hide(m.group(0)) if plain_tex(m.group(1)) else m.group(0)  # placeholders are private use: no
 
     out = _DISPLAY_MATH.sub(math, out)
     out = _INLINE_MATH.sub(math, out)

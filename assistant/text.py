@@ -85,9 +85,11 @@ def _paragraph_spans(text: str) -> Iterable[tuple[int, int]]:
 
 # --- verbatim evidence -----------------------------------------------------------------------------
 # What output cleaning (citations.clean_output) would alter, so a sentence holding it could no longer
-# be shown verbatim: links, the start of a tag, and "[12]"-style references of a paper's own
-# bibliography (they would read as citations of ours).
-_UNQUOTABLE = re.compile(r"https?://|www\.|<[A-Za-z/!]|\[\s*\d+(?:\s*[,–-]\s*\d+)*\s*\]", re.IGNORECASE)
+# be shown verbatim: links (bare, or Markdown's `[..](..)` whatever its URL looks like), the start of
+# a tag, and "[12]"-style references of a paper's own bibliography (they would read as citations of ours).
+_UNQUOTABLE = re.compile(
+    r"https?://|www\.|\]\s*\(|<[A-Za-z/!]|\[\s*\d+(?:\s*[,–-]\s*\d+)*\s*\]", re.IGNORECASE
+)
 
 
 def quotable(sentence: str) -> bool:

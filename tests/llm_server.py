@@ -447,7 +447,7 @@ def references_list(messages: list[dict[str, Any]], body: dict[str, Any]) -> str
     return f"{PIG_CLAIM} [{a}].\n\nReferences:\n[{a}] PIG: Physics-Informed Gaussians\n[{d}] A paper never cited"
 
 
-MATH_CODE_ANSWER = """{claim} on the domain $[0, 1]$, keeping $k<n$ of them active [{a}].
+MATH_CODE_ANSWER = """{claim} on the domain $[0, 1]$, keeping $k < n$ of them active [{a}].
 
 ```python
 def residual(x):

@@ -83,7 +83,7 @@ def test_citation_styles_become_markers(reply: str, expected: str) -> None:
 
 
 # --- code and maths -----------------------------------------------------------------------------------
-MD = """PIG works on $[0, 1]$ with $k<n$ Gaussians and $$\\sum_{i} w_i [2, 4]$$ weights [1].
+MD = """PIG works on $[0, 1]$ with $k < n$ Gaussians and $$\\sum_{i} w_i [2, 4]$$ weights [1].
 
 ```python
 def f(x):

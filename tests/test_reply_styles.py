@@ -218,7 +218,7 @@ def test_style_on_the_chat_page(
     assert [c for c in captions if "left out" in c] == [f":material/info: {md_escape(n)}" for n in notes]
     if name == "markdown-math-code":
         # Shown as written: maths literally, the code block with its indentation, the nested list nested.
-        assert "$k&lt;n$" in body and "    return x[0] + x[1]" in body
+        assert "$k &lt; n$" in body and "    return x[0] + x[1]" in body
         assert '<li><span class="pa-sent" data-src="1">Gaussian parameters:' in body
         assert '<span class="pa-chip" data-n="1">[1]</span><ul><li>' in body  # the sub-list inside the item
     assert_inert(at)
