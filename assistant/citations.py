@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from assistant.models import Citation, Paper, PaperHit, Reference
 from assistant.reply import PLACEHOLDER, protect_spans
-from assistant.text import split_sentences
+from assistant.text import INVISIBLE, split_sentences
 
 # [1], [1, 2], [1,2,3], [1-3] / [1–3]; a marker is never a markdown link's text ("[1](url)").
 _MARKER = re.compile(r"\[(\s*\d+(?:\s*(?:,|-|–)\s*\d+)*\s*)\](?!\()")
@@ -188,7 +188,7 @@ _HTML_NAMES = (
 # so prose such as "x<y and y>z" survives.
 _TAG = re.compile(rf"</?\s*(?:(?:{_HTML_NAMES})\b|[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9-]*)(?:[^<>]*)?/?>", re.IGNORECASE)
 _BARE_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\ue000-\uf8ff]+", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{INVISIBLE}]")  # + bidi, zero-width
 _SCHEME_URL = re.compile(r"\b(?:javascript|data|vbscript):[^\s\ue000-\uf8ff]*", re.IGNORECASE)
 
 

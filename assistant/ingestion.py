@@ -18,19 +18,21 @@ from assistant.embeddings import Embedder, embedding_text
 from assistant.library import Library
 from assistant.models import Chunk, IngestReport, LoadError, Paper
 from assistant.settings import Settings
+from assistant.text import INVISIBLE
 
 Progress = Callable[[int, int, str], None]
 """progress(done, total, stage) while an ingest runs."""
 
-# Lone surrogates (JSON "\\ud800" escapes, PDF strings) cannot be encoded at all, and control
-# characters (NUL, ESC and the rest of C0/C1) would reach terminals as escape sequences.
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")
+# Lone surrogates (JSON "\\ud800" escapes, PDF strings) cannot be encoded at all, control
+# characters (NUL, ESC and the rest of C0/C1) would reach terminals as escape sequences, and bidi
+# controls and zero-width characters (assistant/text.py `INVISIBLE`) disguise titles and file names.
+_CONTROL = re.compile(rf"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff{INVISIBLE}]")
 _CONTROL_SPACE = re.compile(r"[\x0b\x0c\x85]")
 
 
 def scrub(text: str) -> str:
-    """`text` without lone surrogates and control characters (tab, CR and LF stay; vertical tab, form
-    feed and NEL become spaces)."""
+    """`text` without lone surrogates, control characters, bidi controls and zero-width characters
+    (tab, CR and LF stay; vertical tab, form feed and NEL become spaces)."""
     if not _CONTROL.search(text) and not _CONTROL_SPACE.search(text):
         return text
     return _CONTROL_SPACE.sub(" ", _CONTROL.sub("", text))

@@ -6,6 +6,7 @@
 - Markdown: `md_escape` (untrusted text rendered literally), `md_escape_cited` (the same, our own
   [n] markers kept);
 - links: `safe_url` (http/https only);
+- invisible characters: `strip_invisible` (bidi controls, zero-width characters);
 - titles: `title_name` ("PIG: Physics-…" → "PIG") and `short_title` (a short label for a row).
 
 Nothing here imports the rest of the product.
@@ -163,6 +164,20 @@ def find_verbatim(quote: str, text: str) -> str | None:
     return None
 
 
+# --- invisible characters --------------------------------------------------------------------------
+# Bidi controls (U+202A-U+202E embeddings/overrides, U+2066-U+2069 isolates, LRM, RLM, ALM) reorder
+# what a reader sees ("Invoice \u202egnp.exe" shows as "Invoice exe.png"), and zero-width characters
+# (ZWSP, word joiner, invisible operators, BOM) hide text inside words. Neither belongs in a title, an
+# author or an answer, so ingestion (assistant/ingestion.py `scrub`), the Markdown escaper and output
+# cleaning remove them. ZWNJ and ZWJ (U+200C, U+200D) stay: Persian, Indic scripts and emoji need them.
+INVISIBLE = "\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")
+
+
+def strip_invisible(text: str) -> str:
+    return _INVISIBLE.sub("", text)
+
+
 # --- Markdown --------------------------------------------------------------------------------------
 # CommonMark lets any ASCII punctuation be backslash-escaped; escaping all of it defeats links and
 # images, HTML (`\<img`), entities (`\&`), LaTeX (`\$`), tables (`\|`) and Streamlit's
@@ -177,6 +192,8 @@ _OUR_MARKER = re.compile(r"\[\d+\]")
 
 
 def _escape(one_line: str) -> str:
+    # Invisible characters go first: the only zero-width space left is the one we put after a scheme.
+    one_line = strip_invisible(one_line)
     return _MD_SPECIAL.sub(r"\\\1", _AUTOLINK.sub(lambda m: (m.group(1) or "") + _ZWSP, one_line))
 
 
