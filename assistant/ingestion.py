@@ -49,13 +49,25 @@ def scrub_fields(value: Any) -> Any:
     return value
 
 
-def collect(items: Iterable[Paper | LoadError], report: IngestReport) -> list[Paper]:
-    """Keep the first paper per id; later duplicates in the same run are per-item errors."""
+def collect(items: Iterable[Paper | LoadError], report: IngestReport, max_errors: int | None = None) -> list[Paper]:
+    """Keep the first paper per id; later duplicates in the same run are per-item errors.
+
+    Only the first `max_errors` errors are kept in the report (all of them are counted in `failed`):
+    a file of a million bad lines must not become a million error objects in memory, in a job's
+    stored result or on the terminal."""
     seen: dict[str, str] = {}
     papers: list[Paper] = []
+    failed = 0
+
+    def error(e: LoadError) -> None:
+        nonlocal failed
+        failed += 1
+        if max_errors is None or len(report.errors) < max_errors:
+            report.errors.append(e)
+
     for item in items:
         if isinstance(item, LoadError):
-            report.errors.append(item)
+            error(item)
             continue
         # Every source passes here: one place keeps unencodable and control characters out of the library.
         item = Paper.model_validate(scrub_fields(item.model_dump()))
@@ -64,7 +76,7 @@ def collect(items: Iterable[Paper | LoadError], report: IngestReport) -> list[Pa
             src, sep, line = item.source.rpartition(":")
             if not (sep and src and line.isdigit()):
                 src, line = item.source, ""
-            report.errors.append(
+            error(
                 LoadError(
                     source=src,
                     line=int(line) if line else None,
@@ -74,7 +86,7 @@ def collect(items: Iterable[Paper | LoadError], report: IngestReport) -> list[Pa
             continue
         seen[item.id] = item.source
         papers.append(item)
-    report.failed = len(report.errors)
+    report.failed = failed
     return papers
 
 
@@ -169,7 +181,7 @@ def add_records(
 ) -> IngestReport:
     """Records (and the per-item errors met while loading them) into the library, with a report."""
     report = IngestReport()
-    papers = collect(items, report)
+    papers = collect(items, report, settings.ingest_max_errors)
     return write_papers(papers, library, embedder, settings, report, progress)
 
 

@@ -171,6 +171,14 @@ class Settings(BaseSettings):
         1024, ge=64, description="Memory the process parsing one PDF may map beyond its start-up size, in MB."
     )
     pdf_max_pages: int = Field(2000, ge=1, description="Most pages read from one PDF.")
+    ingest_max_errors: int = Field(
+        100,
+        ge=1,
+        description=(
+            "Most per-item load errors an ingest report keeps (the CLI prints them, then `… and N more errors`); "
+            "every error is still counted in `failed`."
+        ),
+    )
     pdf_cache: bool = Field(
         True,
         description=(

@@ -184,8 +184,18 @@ class Watcher:
         """(Re)read one file: add or update its papers, remove those it no longer yields."""
         from ingest.pipeline import load_all
 
+        # Only the first PAPERS_INGEST_MAX_ERRORS errors are held (the rest counted): a file of a
+        # million bad lines must not become a million error objects.
+        cap, errors, unkept = self.engine.settings.ingest_max_errors, 0, 0
+        items: list[Paper | LoadError] = []
         try:
-            items: list[Paper | LoadError] = list(load_all([path], self.engine.settings))
+            for item in load_all([path], self.engine.settings):
+                if isinstance(item, LoadError):
+                    errors += 1
+                    if errors > cap:
+                        unkept += 1
+                        continue
+                items.append(item)
         except Exception as exc:  # a loader bug must not stop the watcher
             self.warn(f"error: {path}: cannot read: {exc}")
             return
@@ -197,6 +207,9 @@ class Watcher:
             return
         for err in report.errors:
             self.warn(f"error: {err}")
+        more = report.failed + unkept - len(report.errors)
+        if more > 0:
+            self.warn(f"error: {self._name(path)}: … and {more} more errors (PAPERS_INGEST_MAX_ERRORS)")
         if not papers and report.errors:
             return  # an unreadable file keeps what it had in the library
         ids = {p.id for p in papers}

@@ -78,11 +78,15 @@ def filters_body(filters: Filters | None) -> dict[str, Any] | None:
     return body if any(v not in (None, "") for v in body.values()) else None
 
 
-def merged_report(server: dict[str, Any] | None, local_errors: list[LoadError]) -> IngestReport:
-    """The server's report with the records that failed to load here added to it."""
+def merged_report(
+    server: dict[str, Any] | None, local_errors: list[LoadError], local_failed: int | None = None,
+    max_errors: int | None = None,
+) -> IngestReport:
+    """The server's report with the records that failed to load here added to it (`local_failed` of
+    them, of which `local_errors` were kept); at most `max_errors` errors kept, all counted."""
     report = IngestReport.model_validate(server or {})
-    report.errors = [*local_errors, *report.errors]
-    report.failed += len(local_errors)
+    report.errors = [*local_errors, *report.errors][:max_errors]
+    report.failed += len(local_errors) if local_failed is None else local_failed
     return report
 
 
@@ -206,17 +210,20 @@ class RemoteEngine:
         """Records loaded here, written by the server's one writer; its progress passed on."""
         papers: list[dict[str, Any]] = []
         errors: list[LoadError] = []
+        failed, cap = 0, self.settings.ingest_max_errors
         for item in items:
             if isinstance(item, LoadError):
-                errors.append(item)
+                failed += 1
+                if len(errors) < cap:  # the rest only counted, as Engine.ingest does
+                    errors.append(item)
             else:
                 papers.append(item.model_dump(mode="json"))
         if not papers:
-            return merged_report(None, errors)
+            return merged_report(None, errors, failed, cap)
         # Whole papers (sections, pages, references, source): a PDF read here keeps its structure
         # there, and a Zotero --prune run here can match the sources.
         job = self._json("POST", "/ingest", json={"papers": papers})
-        return merged_report(self._follow(job, progress), errors)
+        return merged_report(self._follow(job, progress), errors, failed, cap)
 
     def ingest_upload(self, name: str, data: bytes, progress: Progress | None = None) -> IngestReport:
         """One uploaded file read by the server itself (its parsers and limits; a PDF keeps its sections

@@ -111,6 +111,9 @@ def echo_report(report: IngestReport) -> None:
     )
     for err in report.errors:
         typer.echo(f"  {err}", err=True)
+    more = report.failed - len(report.errors)  # errors past PAPERS_INGEST_MAX_ERRORS are only counted
+    if more > 0:
+        typer.echo(f"  … and {more} more error{'s' if more != 1 else ''} (PAPERS_INGEST_MAX_ERRORS)", err=True)
 
 
 def zotero_ingest(

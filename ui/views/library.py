@@ -48,7 +48,7 @@ def _relabel(item: Paper | LoadError, tmp: Path, name: str) -> Paper | LoadError
 
 def _reason(report: IngestReport) -> str:
     msgs = [str(e) for e in report.errors[:3]]
-    more = len(report.errors) - len(msgs)
+    more = report.failed - len(msgs)  # the report keeps only the first errors; `failed` counts them all
     return "; ".join(msgs) + (f"; … {more} more" if more > 0 else "")
 
 
