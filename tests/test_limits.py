@@ -148,7 +148,7 @@ def test_deep_nesting_and_giant_numbers_are_line_errors(tmp_path: Path) -> None:
     assert _titles(items) == ["Before", "After"]
     assert [(e.line, e.message) for e in _only_errors(items)] == [
         (2, "invalid JSON: nested too deeply"),
-        (3, "invalid JSON: Exceeds the limit (4300 digits) for integer string conversion: value has 100000 digits"),
+        (3, "invalid JSON: a number has more than 4300 digits"),
     ]
     array = tmp_path / "deep.json"
     array.write_text("[" * 200_000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def load_jsonl(path: Path, max_chars: int = 2_000_000) -> Iterator[Paper | LoadE
             yield LoadError(source=str(path), line=lineno, message=f"invalid JSON: {exc.msg} (column {exc.colno})")
             continue
         except (RecursionError, ValueError) as exc:
-            yield LoadError(source=str(path), line=lineno, message=f"invalid JSON: {_unparsable(exc)}")
+            yield LoadError(source=str(path), line=lineno, message=f"invalid JSON: {unparsable(exc)}")
             continue
         try:
             yield record_to_paper(obj, f"{path}:{lineno}", max_chars)
@@ -43,7 +44,7 @@ def _load_array(path: Path, text: str, max_chars: int) -> Iterator[Paper | LoadE
         yield LoadError(source=str(path), line=exc.lineno, message=f"invalid JSON: {exc.msg} (column {exc.colno})")
         return
     except (RecursionError, ValueError) as exc:
-        yield LoadError(source=str(path), message=f"invalid JSON: {_unparsable(exc)}")
+        yield LoadError(source=str(path), message=f"invalid JSON: {unparsable(exc)}")
         return
     items = data if isinstance(data, list) else [data]
     for i, obj in enumerate(items, start=1):
@@ -53,8 +54,12 @@ def _load_array(path: Path, text: str, max_chars: int) -> Iterator[Paper | LoadE
             yield LoadError(source=str(path), line=None, message=f"entry {i}: {exc}")
 
 
-def _unparsable(exc: BaseException) -> str:
-    """json.loads fails outside JSONDecodeError on hostile input: deep nesting, huge integers."""
+def unparsable(exc: BaseException) -> str:
+    """json.loads fails outside JSONDecodeError on hostile input: deep nesting, huge integers. The
+    reason in plain words (Python's own message for a huge integer names `sys.set_int_max_str_digits()`);
+    the REST API words its request bodies' problems with it too."""
     if isinstance(exc, RecursionError):
         return "nested too deeply"
+    if "integer string conversion" in str(exc):
+        return f"a number has more than {sys.get_int_max_str_digits()} digits"
     return str(exc).split(";")[0][:120] or type(exc).__name__
