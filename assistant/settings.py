@@ -250,6 +250,14 @@ class Settings(BaseSettings):
     api_max_files: int = Field(
         20, ge=1, description="Most files in one upload to POST /ingest (each capped by PAPERS_MAX_FILE_MB)."
     )
+    api_allowed_hosts: str = Field(
+        "",
+        description=(
+            "Host header values the API accepts besides loopback ones (comma-separated, `name` or `name:port`). "
+            "Without keys only 127.0.0.1, localhost and [::1] are accepted (DNS rebinding: 421); with keys and "
+            "this empty, any host."
+        ),
+    )
     api_heartbeat_s: float = Field(
         10.0,
         gt=0,

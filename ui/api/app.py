@@ -2,8 +2,10 @@
 
 Every error a client can cause comes back as JSON `{"error": "one line"}` with a fitting status:
 401/403 (key), 404 (no such paper or job), 409 (library busy or built with another model), 413
-(too large), 422 (malformed body, with the field named), 429 (rate). Domain errors are the core's
-`PapersError`s, turned into that line here, never a traceback.
+(too large), 415 (not JSON), 421/403 (a Host or an Origin not the API's own: ui/api/guard.py), 422
+(malformed body, with the field named), 429 (rate). Domain errors are the core's `PapersError`s,
+turned into that line here; anything else is a 500 with one line naming only the exception's type,
+never a traceback.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from assistant.errors import (
     PapersError,
 )
 from ui.api.auth import parse_keys
+from ui.api.guard import RequestGuard
 from ui.api.jobs import JobQueue
 from ui.api.limits import BodyLimit, RateLimiter
 
@@ -74,6 +77,11 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> JSONResponse:
+        # A bug still answers in JSON, one line; the traceback goes to the server's log only.
+        return JSONResponse({"error": f"internal error ({type(exc).__name__})"}, status_code=500)
 
 
 def _warm(engine: Engine) -> None:
@@ -130,6 +138,7 @@ def build_app(engine: Engine, *, warm: bool = True, on_stop: Callable[[], None] 
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(RequestGuard, settings=settings, keyless=not app.state.keys)  # outermost: first to look
     _errors(app)
     app.include_router(routes_library.router)
     app.include_router(routes_answers.router)

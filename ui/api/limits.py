@@ -54,7 +54,7 @@ class BodyLimit:
         cap = body_cap(headers.get("content-type", ""), s.max_file_mb, s.api_max_files)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
-            await _refuse(send, too_large(cap))
+            await refuse(send, 413, too_large(cap))
             return
         seen = 0
 
@@ -70,12 +70,13 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-async def _refuse(send: Send, message: str) -> None:
+async def refuse(send: Send, status: int, message: str) -> None:
+    """A `{"error": message}` JSON answer sent by ASGI middleware, before the app sees the request."""
     body = json.dumps({"error": message}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
         }
     )

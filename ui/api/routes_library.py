@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from assistant.models import LoadError, Paper
+from ingest.sources.jsonl import unparsable
 from ui.api.auth import Caller
 from ui.api.deps import engine_of, jobs_of, reader, writer
 from ui.api.jobs import Job, JobQueue, Progress, Work
@@ -166,8 +167,11 @@ async def read_json_body(request: Request) -> IngestRequest:
     raw = await request.body()
     try:
         data = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except json.JSONDecodeError as exc:
         raise RequestValidationError([{"loc": ("body",), "msg": f"not valid JSON ({exc})", "type": "json"}]) from None
+    except (ValueError, RecursionError) as exc:  # bad bytes, deep nesting, a 5,000-digit number: said plainly
+        msg = f"not valid JSON ({unparsable(exc)})"
+        raise RequestValidationError([{"loc": ("body",), "msg": msg, "type": "json"}]) from None
     try:
         return IngestRequest.model_validate(data)
     except ValidationError as exc:
