@@ -258,6 +258,14 @@ class Settings(BaseSettings):
             "this empty, any host."
         ),
     )
+    api_auth_failures: int = Field(
+        30,
+        ge=1,
+        description=(
+            "Failed key attempts (missing or unknown key) allowed per client address a minute; past it every "
+            "request from that address is answered 429 until the minute has passed."
+        ),
+    )
     api_heartbeat_s: float = Field(
         10.0,
         gt=0,

@@ -37,7 +37,7 @@ def test_keys_parse_by_role_and_bad_entries_say_which() -> None:
     assert READ_KEY not in repr(keys)
     for text, fragment in [(f"admin:{READ_KEY}", "entry 1 must be read:KEY or write:KEY"),
                            (f"read:{READ_KEY},{WRITE_KEY}", "entry 2 must be"),
-                           ("write:short", "at least 8 characters")]:
+                           ("write:short", "at least 16 characters"), ("write:fifteen-chars-x", "at least 16")]:
         with pytest.raises(PapersError, match=fragment) as err:
             parse_keys(text)
         assert READ_KEY not in str(err.value) and WRITE_KEY not in str(err.value)

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 
 TOOLS = {"search_papers", "ask_papers", "compare_papers", "summarize_papers", "get_paper", "add_papers"}
 QUESTION = "How can federated learning fine-tune large language models on devices?"
-READ_KEY, WRITE_KEY = "read-key-0123", "write-key-4567"
+READ_KEY, WRITE_KEY = "read-key-0123-mcp", "write-key-4567-mcp"
 NEW_RECORD = {
     "id": "mcp-test-1",
     "title": "Quokka Gait Analysis with Pressure Mats",

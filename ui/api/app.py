@@ -3,9 +3,9 @@
 Every error a client can cause comes back as JSON `{"error": "one line"}` with a fitting status:
 401/403 (key), 404 (no such paper or job), 409 (library busy or built with another model), 413
 (too large), 415 (not JSON), 421/403 (a Host or an Origin not the API's own: ui/api/guard.py), 422
-(malformed body, with the field named), 429 (rate). Domain errors are the core's `PapersError`s,
-turned into that line here; anything else is a 500 with one line naming only the exception's type,
-never a traceback.
+(malformed body, with the field named), 429 (rate, failed key attempts). Domain errors are the core's
+`PapersError`s, turned into that line here; anything else is a 500 with one line naming only the
+exception's type, never a traceback.
 """
 
 from __future__ import annotations
@@ -125,6 +125,7 @@ def build_app(engine: Engine, *, warm: bool = True, on_stop: Callable[[], None] 
     app.state.engine = engine
     app.state.keys = parse_keys(settings.api_keys.get_secret_value())
     app.state.limiter = RateLimiter(settings.api_rate_limit)
+    app.state.auth_failures = RateLimiter(settings.api_auth_failures)  # per client address
     app.state.jobs = jobs
     app.state.conversations = routes_answers.Conversations()
     origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]

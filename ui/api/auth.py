@@ -4,6 +4,8 @@ A read key may call everything that only reads; a write key also ingests and del
 the API is open, which `papers serve` allows on a loopback address only (`check_binding`). Keys are
 compared in constant time against every configured key (no early exit that a timing could reveal),
 and never appear in a message or a log line: a request is named by the key's role and position.
+A key has at least `MIN_KEY_CHARS` characters; failed attempts are limited per client address
+(ui/api/deps.py, ui/mcp/http.py).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ class Caller:
 
 
 OPEN_CALLER = Caller("open", "write")
+# A floor, not a setting: a short key falls to guessing (failed attempts are also limited per address,
+# PAPERS_API_AUTH_FAILURES); 16 characters of `openssl rand -hex` are 64 bits.
+MIN_KEY_CHARS = 16
 
 
 def parse_keys(text: str) -> list[ApiKey]:
@@ -50,8 +55,11 @@ def parse_keys(text: str) -> list[ApiKey]:
         role = role.strip().lower()
         if not sep or role not in ROLES or not secret.strip():
             raise PapersError(f"PAPERS_API_KEYS entry {i} must be read:KEY or write:KEY")
-        if len(secret.strip()) < 8:
-            raise PapersError(f"PAPERS_API_KEYS entry {i}: a key needs at least 8 characters")
+        if len(secret.strip()) < MIN_KEY_CHARS:
+            raise PapersError(
+                f"PAPERS_API_KEYS entry {i}: a key needs at least {MIN_KEY_CHARS} characters "
+                "(e.g. `openssl rand -hex 16`)"
+            )
         keys.append(ApiKey(role, secret.strip().encode("utf-8"), f"{role}#{i}"))  # type: ignore[arg-type]
     return keys
 

@@ -19,8 +19,19 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from PAPERS_API_K
 
 def _gate(request: Request, need: Role) -> Caller:
     state = request.app.state
+    # Failed key attempts are limited per client address, checked before the key is: past the limit
+    # even a right key waits, so guessing gains nothing.
+    address = request.client.host if request.client else "unknown"
+    if state.keys and (wait := state.auth_failures.waiting(address)):
+        raise HTTPException(
+            429,
+            f"too many failed key attempts from this address; retry in {wait}s (PAPERS_API_AUTH_FAILURES)",
+            headers={"Retry-After": str(wait)},
+        )
     got = authorize(request.headers.get("authorization"), state.keys, need)
     if isinstance(got, Denied):
+        if got.status == 401:
+            state.auth_failures.note(address)
         headers = {"WWW-Authenticate": "Bearer"} if got.status == 401 else None
         raise HTTPException(got.status, got.message, headers=headers)
     if state.keys:  # the per-key limit; the keyless server is this machine's own

@@ -2,7 +2,8 @@
 
 `BodyLimit` is plain ASGI middleware: a declared Content-Length over the cap is refused before a
 byte is read, and a body without one (chunked) is counted as it arrives, so no request can make the
-server spool more than the cap. `RateLimiter` is a sliding one-minute window per caller.
+server spool more than the cap. `RateLimiter` is a sliding one-minute window per caller (a key, or
+a client address for failed key attempts).
 """
 
 from __future__ import annotations
@@ -94,6 +95,24 @@ class RateLimiter:
 
     def retry_after(self, caller: str) -> int:
         """0 and the request counted, or the seconds until this caller may call again."""
+        return self._check(caller, count=True)
+
+    def waiting(self, caller: str) -> int:
+        """The seconds until this caller may call again (0: now), counting nothing: with `note`, a
+        limit on some requests only (failed key attempts)."""
+        return self._check(caller, count=False)
+
+    def note(self, caller: str) -> None:
+        """Count one request of this caller."""
+        if self.per_minute > 0:
+            now = self.clock()
+            with self._lock:
+                self._seen.setdefault(caller, deque()).append(now)
+                if len(self._seen) > _MAX_CALLERS:  # callers by address: forget the quiet ones
+                    for quiet in [c for c, w in self._seen.items() if not w or w[-1] <= now - 60]:
+                        del self._seen[quiet]
+
+    def _check(self, caller: str, count: bool) -> int:
         if self.per_minute <= 0:
             return 0
         now = self.clock()
@@ -103,5 +122,9 @@ class RateLimiter:
                 window.popleft()
             if len(window) >= self.per_minute:
                 return max(1, math.ceil(window[0] + 60 - now))
-            window.append(now)
+            if count:
+                window.append(now)
             return 0
+
+
+_MAX_CALLERS = 10_000

@@ -39,16 +39,23 @@ class KeyGate:
     """ASGI middleware: an HTTP request without a known key is answered 401, one over its key's rate 429
     (JSON, one line), before MCP sees it."""
 
-    def __init__(self, app: ASGIApp, keys: list[ApiKey], limiter: RateLimiter) -> None:
+    def __init__(self, app: ASGIApp, keys: list[ApiKey], limiter: RateLimiter, failures: RateLimiter) -> None:
         self.app = app
         self.keys = keys
         self.limiter = limiter
+        self.failures = failures  # failed key attempts per client address, as the REST API (ui/api/deps.py)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            address = str((scope.get("client") or ("unknown",))[0])
+            if self.keys and (wait := self.failures.waiting(address)):
+                message = f"too many failed key attempts from this address; retry in {wait}s (PAPERS_API_AUTH_FAILURES)"
+                await refuse(send, 429, message, [(b"retry-after", str(wait).encode())])
+                return
             header = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"authorization"), None)
             got = authorize(header, self.keys, "read")
             if isinstance(got, Denied):
+                self.failures.note(address)
                 await refuse(send, got.status, got.message, [(b"www-authenticate", b"Bearer")])
                 return
             wait = self.limiter.retry_after(got.name) if self.keys else 0
@@ -72,4 +79,4 @@ def http_app(engine: Engine, host: str) -> KeyGate:
     server = build_server(engine, keys=keys, http=True)
     mcp_app = server.streamable_http_app(streamable_http_path=PATH, host=host)
     capped = BodyLimit(mcp_app, settings)
-    return KeyGate(capped, keys, RateLimiter(settings.api_rate_limit))
+    return KeyGate(capped, keys, RateLimiter(settings.api_rate_limit), RateLimiter(settings.api_auth_failures))
