@@ -266,6 +266,12 @@ class Settings(BaseSettings):
             "request from that address is answered 429 until the minute has passed."
         ),
     )
+    api_jobs_kept: int = Field(
+        200, ge=1, description="Finished writer jobs (and their reports) the API keeps for GET /jobs/{id}."
+    )
+    api_max_pending_jobs: int = Field(
+        100, ge=1, description="Most writer jobs queued or running at once; past it POST /ingest and DELETE get 429."
+    )
     api_heartbeat_s: float = Field(
         10.0,
         gt=0,

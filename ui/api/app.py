@@ -3,9 +3,9 @@
 Every error a client can cause comes back as JSON `{"error": "one line"}` with a fitting status:
 401/403 (key), 404 (no such paper or job), 409 (library busy or built with another model), 413
 (too large), 415 (not JSON), 421/403 (a Host or an Origin not the API's own: ui/api/guard.py), 422
-(malformed body, with the field named), 429 (rate, failed key attempts). Domain errors are the core's
-`PapersError`s, turned into that line here; anything else is a 500 with one line naming only the
-exception's type, never a traceback.
+(malformed body, with the field named), 429 (rate, failed key attempts, a full writer queue). Domain
+errors are the core's `PapersError`s, turned into that line here; anything else is a 500 with one line
+naming only the exception's type, never a traceback.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from assistant.errors import (
 )
 from ui.api.auth import parse_keys
 from ui.api.guard import RequestGuard
-from ui.api.jobs import JobQueue
+from ui.api.jobs import JobQueue, QueueFull
 from ui.api.limits import BodyLimit, RateLimiter
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ log = logging.getLogger("papers.api")
 
 API_VERSION = "1"
 STATUS: list[tuple[type[PapersError], int]] = [  # most specific first
+    (QueueFull, 429),
     (LibraryBusyError, 409),
     (ModelMismatchError, 409),
     (LibraryError, 503),
@@ -99,7 +100,7 @@ def build_app(engine: Engine, *, warm: bool = True, on_stop: Callable[[], None] 
     from ui.api import routes_answers, routes_library
 
     settings = engine.settings
-    jobs = JobQueue()
+    jobs = JobQueue(keep=settings.api_jobs_kept, max_pending=settings.api_max_pending_jobs)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

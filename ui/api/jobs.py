@@ -2,8 +2,11 @@
 one worker thread, so any number of readers share one library while writes never interleave.
 
 A job's status (queued, running, done, failed), progress (done/total and the ingest stage) and its
-result or one-line error are what `GET /jobs/{id}` returns. Finished jobs are kept (the newest
-`keep`) so a client polling after the fact still finds its job.
+result or one-line error are what `GET /jobs/{id}` returns, to the caller that submitted it only (its
+`owner`: a key's name, or "open" on a keyless server). Finished jobs are kept (the newest `keep`,
+PAPERS_API_JOBS_KEPT) so a client polling after the fact still finds its job; at most `max_pending`
+(PAPERS_API_MAX_PENDING_JOBS) wait or run at once, each holding its request's records until it runs.
+A report's size is bounded at the source: an ingest report keeps PAPERS_INGEST_MAX_ERRORS errors.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class Job(BaseModel):
     stage: str = Field("", description="What the job is doing (reading, embedding, writing ...).")
     result: dict[str, Any] | None = Field(None, description="The job's report once done (ingest: the CLI's report).")
     error: str | None = None
+    owner: str = Field("", exclude=True)  # who may read it (never sent)
     created: float = 0.0
     started: float | None = None
     finished: float | None = None
@@ -50,9 +54,14 @@ class Job(BaseModel):
         return self.state in ("done", "failed")
 
 
+class QueueFull(PapersError):
+    """The writer has `max_pending` jobs already."""
+
+
 class JobQueue:
-    def __init__(self, keep: int = 1000) -> None:
+    def __init__(self, keep: int = 200, max_pending: int = 100) -> None:
         self.keep = keep
+        self.max_pending = max_pending
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._events: dict[str, threading.Event] = {}
         self._queue: queue.Queue[tuple[str, Work] | None] = queue.Queue()
@@ -61,16 +70,30 @@ class JobQueue:
         self._thread = threading.Thread(target=self._run, name="papers-api-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, kind: str, work: Work) -> Job:
+    def submit(self, kind: str, work: Work, owner: str = "") -> Job:
         job_id = f"{next(self._counter)}-{uuid.uuid4().hex[:8]}"
         with self._lock:
-            ahead = sum(1 for j in self._jobs.values() if not j.over)
-            job = Job(id=job_id, kind=kind, position=ahead, created=time.time())
+            ahead = self._room()
+            job = Job(id=job_id, kind=kind, position=ahead, created=time.time(), owner=owner)
             self._jobs[job_id] = job
             self._events[job_id] = threading.Event()
             self._trim()
         self._queue.put((job_id, work))
         return job.model_copy()
+
+    def check_room(self) -> None:
+        """QueueFull unless one more job may wait (before a request stages its uploads)."""
+        with self._lock:
+            self._room()
+
+    def _room(self) -> int:
+        """The jobs not over, or QueueFull if there is no room for one more (caller holds the lock)."""
+        ahead = sum(1 for j in self._jobs.values() if not j.over)
+        if ahead >= self.max_pending:
+            raise QueueFull(
+                f"the writer has {ahead} jobs waiting; try again when some are done (PAPERS_API_MAX_PENDING_JOBS)"
+            )
+        return ahead
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:

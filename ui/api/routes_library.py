@@ -25,7 +25,7 @@ from assistant.models import LoadError, Paper
 from ingest.sources.jsonl import unparsable
 from ui.api.auth import Caller
 from ui.api.deps import engine_of, jobs_of, reader, writer
-from ui.api.jobs import Job, JobQueue, Progress, Work
+from ui.api.jobs import Job, JobQueue, Progress, QueueFull, Work
 from ui.api.limits import MB
 from ui.api.schemas import IngestRequest
 from ui.api.uploads import load_records, load_staged, safe_name, staged_path
@@ -85,10 +85,11 @@ def get_paper(paper_id: str, _: Caller = Depends(reader), eng: Engine = Depends(
 
 @router.delete("/papers/{paper_id:path}", tags=["library"])
 def delete_paper(
-    paper_id: str, _: Caller = Depends(writer), eng: Engine = Depends(engine_of), jobs: JobQueue = Depends(jobs_of)
+    paper_id: str, caller: Caller = Depends(writer), eng: Engine = Depends(engine_of),
+    jobs: JobQueue = Depends(jobs_of),
 ) -> dict[str, Any]:
     """Remove a paper from every store (a job on the writer queue; this waits for it)."""
-    job = jobs.submit("delete", lambda progress: {"removed": eng.remove([paper_id])})
+    job = jobs.submit("delete", lambda progress: {"removed": eng.remove([paper_id])}, owner=caller.name)
     done = jobs.wait(job.id, WAIT_S) or job
     if done.state == "failed":
         raise HTTPException(409, done.error or "delete failed")
@@ -99,9 +100,11 @@ def delete_paper(
 
 
 @router.get("/jobs/{job_id}", tags=["jobs"], response_model=Job)
-def get_job(job_id: str, _: Caller = Depends(reader), jobs: JobQueue = Depends(jobs_of)) -> Job:
+def get_job(job_id: str, caller: Caller = Depends(reader), jobs: JobQueue = Depends(jobs_of)) -> Job:
+    """A job, to the key that submitted it (its report names the records it read); to any other key it
+    does not exist."""
     job = jobs.get(job_id)
-    if job is None:
+    if job is None or job.owner != caller.name:
         raise HTTPException(404, f"no such job: {job_id}")
     return job
 
@@ -184,7 +187,7 @@ async def read_json_body(request: Request) -> IngestRequest:
 async def ingest(
     request: Request,
     wait: bool = Query(False, description="Hold the request until the job is done and return its report."),
-    _: Caller = Depends(writer),
+    caller: Caller = Depends(writer),
     eng: Engine = Depends(engine_of),
     jobs: JobQueue = Depends(jobs_of),
 ) -> Any:
@@ -193,6 +196,8 @@ async def ingest(
     202 with the queued job; `?wait=true`: 200 with `report` (the CLI's `--json` report and more) and `job`.
     """
     settings = eng.settings
+    jobs.check_room()  # a full writer queue refuses before any upload is read
+    folder: Path | None = None
     if request.headers.get("content-type", "").startswith("multipart/"):
         form = await request.form(max_files=settings.api_max_files, max_fields=20)
         try:
@@ -207,7 +212,12 @@ async def ingest(
     else:
         body = await read_json_body(request)
         work = ingest_work(eng, json_items(body, settings))
-    job = jobs.submit("ingest", work)
+    try:
+        job = jobs.submit("ingest", work, owner=caller.name)
+    except QueueFull:  # filled up meanwhile: the staged uploads go now, not with the job
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     if not wait:
         return JSONResponse(job.model_dump(mode="json"), status_code=202)
     done = await run_in_threadpool(jobs.wait, job.id, WAIT_S)
