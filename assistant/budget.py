@@ -21,9 +21,10 @@ PER_MESSAGE = 8  # role and framing tokens of one chat message
 TEMPLATE = 40  # "Sources:", "Question:", the closing instruction of the user message
 
 
-def prompt_budget(settings: Settings) -> int:
-    """Tokens the prompt may use: the context less the margin and the reply's PAPERS_LLM_MAX_TOKENS."""
-    return int(settings.llm_context_tokens * (1 - MARGIN)) - settings.llm_max_tokens
+def prompt_budget(settings: Settings, context_tokens: int | None = None) -> int:
+    """Tokens the prompt may use: the context (the server's own figure when it reports one, else
+    PAPERS_LLM_CONTEXT_TOKENS) less the margin and the reply's PAPERS_LLM_MAX_TOKENS."""
+    return int((context_tokens or settings.llm_context_tokens) * (1 - MARGIN)) - settings.llm_max_tokens
 
 
 def prompt_tokens(system: str, sources: Sequence[Source], question: str, history: Sequence[Turn]) -> int:
@@ -35,7 +36,12 @@ def prompt_tokens(system: str, sources: Sequence[Source], question: str, history
 
 
 def fit_sources(
-    system: str, sources: Sequence[Source], question: str, history: Sequence[Turn], settings: Settings
+    system: str,
+    sources: Sequence[Source],
+    question: str,
+    history: Sequence[Turn],
+    settings: Settings,
+    context_tokens: int | None = None,
 ) -> tuple[list[Source], str | None]:
     """The sources that fit the prompt budget, best-ranked first, and a note when some were left out.
 
@@ -43,14 +49,18 @@ def fit_sources(
     says the prompt may still be too long for the model.
     """
     kept = list(sources)
-    budget = prompt_budget(settings)
+    budget = prompt_budget(settings, context_tokens)
     total = prompt_tokens(system, kept, question, history)
     if total <= budget or not kept:
         return kept, None
     while len(kept) > 1 and prompt_tokens(system, kept, question, history) > budget:
         kept.pop()
     dropped = [s.n for s in sources[len(kept) :]]
-    limit = f"PAPERS_LLM_CONTEXT_TOKENS={settings.llm_context_tokens}"
+    limit = (
+        f"the server's context of {context_tokens} tokens"
+        if context_tokens
+        else f"PAPERS_LLM_CONTEXT_TOKENS={settings.llm_context_tokens}"
+    )
     if not dropped:
         return kept, f"the prompt ({total} tokens) may not fit {limit} with {settings.llm_max_tokens} for the reply"
     span = f"source {dropped[0]}" if len(dropped) == 1 else f"sources {dropped[0]}-{dropped[-1]}"

@@ -296,14 +296,24 @@ def cited_sentences(text: str) -> list[str]:
     return out
 
 
-def keep_cited_sentences(text: str, valid: Iterable[int], allowed_urls: Iterable[str] = ()) -> str:
+Decide = Callable[[str], str | None]
+"""What becomes of a cited sentence: the text to show (itself, or marked), or None to leave it out
+(assistant/verify's policy)."""
+
+
+def keep_cited_sentences(
+    text: str, valid: Iterable[int], allowed_urls: Iterable[str] = (), decide: Decide | None = None
+) -> str:
     """Generated prose reduced to what is cited: invented markers removed, output cleaned, headings
-    dropped, and every sentence left without a valid [n] dropped. One paragraph."""
+    dropped, and every sentence left without a valid [n] dropped (and, with `decide`, each cited one
+    shown as it says or left out). One paragraph."""
     text = validate_markers(text, valid)
     text = clean_output(text, allowed_urls)
     text = re.sub(r"^\s*#+\s.*$", "", text, flags=re.MULTILINE)  # a heading is no sentence
     text = re.sub(r"^\s*([-*+]|\d+[.)])\s+", "", text, flags=re.MULTILINE)  # list items become sentences
-    return " ".join(s for s in cited_sentences(re.sub(r"\s+", " ", text).strip()) if cited_numbers(s))
+    kept = [s for s in cited_sentences(re.sub(r"\s+", " ", text).strip()) if cited_numbers(s)]
+    decided = [d for d in (decide(s) if decide else s for s in kept) if d]
+    return " ".join(decided)
 
 
 # --- a reply's uncited sentences, structure kept ---------------------------------------------------
@@ -347,8 +357,10 @@ def _blocks(lines: list[str]) -> list[_Block]:
     return blocks
 
 
-def keep_cited_blocks(text: str, valid: Iterable[int]) -> tuple[str, int]:
-    """`text` with every sentence that has no valid [n] dropped, and how many were dropped.
+def keep_cited_blocks(text: str, valid: Iterable[int], decide: Decide | None = None) -> tuple[str, int]:
+    """`text` with every sentence that has no valid [n] dropped, and how many were dropped. With
+    `decide`, each cited sentence is shown as it returns (marked, say) or left out when it returns None
+    (not counted among the dropped: the verdicts count those).
 
     Paragraphs, list items (nested, indented), tables, code and maths keep their layout; a block
     whose sentences are all cited is kept exactly. Code, maths and other sentences without words
@@ -389,9 +401,15 @@ def keep_cited_blocks(text: str, valid: Iterable[int]) -> tuple[str, int]:
             bare = _MARKER.sub("", PLACEHOLDER.sub("", s)).strip().rstrip("*_ ")
             if bare.endswith(":"):
                 keep = following  # a lead-in
+                if keep and decide is not None and cited(s):  # one that cites is a claim too
+                    decided = decide(p.restore(s))
+                    keep, s = decided is not None, decided or s
             else:
                 keep = not _LETTER.search(bare) or cited(s)
                 dropped += not keep
+                if keep and decide is not None and cited(s):
+                    decided = decide(p.restore(s))
+                    keep, s = decided is not None, decided or s
                 following = keep
             if keep:
                 kept.append(s)
@@ -407,12 +425,15 @@ def keep_cited_blocks(text: str, valid: Iterable[int]) -> tuple[str, int]:
     return p.restore(out), dropped
 
 
-def finalize_reply(text: str, sources: Sequence[Source]) -> tuple[str, list[Source], int]:
+def finalize_reply(
+    text: str, sources: Sequence[Source], decide: Decide | None = None
+) -> tuple[str, list[Source], int]:
     """A cleaned reply (assistant/reply.py `clean_reply`) checked against `sources`: output cleaned,
-    sentences without a valid citation dropped, invented markers removed. Returns the text, the
-    sources it cites (in order of first citation) and how many sentences were dropped."""
+    sentences without a valid citation dropped (with `decide`, cited ones as it says), invented markers
+    removed. Returns the text, the sources it cites (in order of first citation) and how many
+    sentences were dropped for want of a citation."""
     by_n = {s.n: s for s in sources}
     cited_urls = [by_n[n].paper.url for n in cited_numbers(text) if n in by_n and by_n[n].paper.url]
-    kept, dropped = keep_cited_blocks(clean_output(text, cited_urls), by_n)
+    kept, dropped = keep_cited_blocks(clean_output(text, cited_urls), by_n, decide)
     kept = validate_markers(kept, by_n)
     return kept, [by_n[n] for n in cited_numbers(kept) if n in by_n], dropped

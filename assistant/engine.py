@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from assistant.retrieve import Filters, Retriever, SearchResult
     from assistant.store.registry import ServerClaim
     from assistant.transfer import ExportReport, ImportReport
+    from assistant.verify.claims import ClaimsReport, LabelledClaim
 
 
 class Engine:
@@ -188,6 +189,15 @@ class Engine:
             search = component_search(self.library, self.embedder, self.settings, name)
             report.baselines[name] = evaluate(questions, search, None, papers, k)
         return report
+
+    def verify_claims(self, claims: Sequence[LabelledClaim]) -> ClaimsReport:
+        """The verification core on labelled (claim, cited paper) pairs from this library (`papers eval
+        --claims`), with the same-run cosine baselines (assistant/verify/claims.py)."""
+        from assistant.verify.claims import evaluate_claims
+
+        papers = {p.id: p for p in self.library.papers()}
+        verifier = self.answerer.verifier(self.chat_model())
+        return evaluate_claims(claims, papers, self.library.chunks_of, verifier.check, self.embedder)
 
     # -- reports ----------------------------------------------------------------------------------
     def select_papers(self, paper_ids: Sequence[str] = (), query: str = "", max_papers: int = 5) -> list[Paper]:

@@ -95,10 +95,20 @@ class LlamaIndexChat:
     wrapper turns their replies and exceptions into the product's contract: text, or one `LLMError`.
     """
 
-    def __init__(self, llm: Any, model: str, tap: ReplyTap | None = None) -> None:
+    def __init__(self, llm: Any, model: str, tap: ReplyTap | None = None, base_url: str = "") -> None:
         self.llm = llm
         self.model = model
         self.tap = tap or ReplyTap()
+        self.base_url = base_url
+        self._context: int | None | bool = False  # False: not asked yet
+
+    @property
+    def context_tokens(self) -> int | None:
+        """The context size the server reports for this model (asked once), None when it reports none."""
+        if self._context is False:
+            key = getattr(self.llm, "api_key", "") or ""
+            self._context = reported_context(self.base_url, key, self.model) if self.base_url else None
+        return self._context if isinstance(self._context, int) and not isinstance(self._context, bool) else None
 
     @property
     def timeout(self) -> float | None:
@@ -223,11 +233,59 @@ def build_llm(settings: Settings) -> LlamaIndexChat:
             ),
             model,
             tap,
+            base,
         )
     except LLMError:
         raise
     except Exception as exc:
         raise LLMError(f"cannot set up LLM {model!r}: {exc}") from exc
+
+
+_CONTEXT_KEYS = ("max_model_len", "context_length", "max_context_length", "context_window", "n_ctx")
+
+
+def _context_in(value: Any) -> int | None:
+    """A context size anywhere in a server's model record: vLLM `max_model_len`, LM Studio
+    `max_context_length`, llama.cpp's `/props` `default_generation_settings.n_ctx`, `meta.n_ctx`…"""
+    if isinstance(value, dict):
+        for key in _CONTEXT_KEYS:
+            got = value.get(key)
+            if isinstance(got, int) and not isinstance(got, bool) and 256 <= got <= 10_000_000:
+                return got
+        for inner in value.values():
+            found = _context_in(inner)
+            if found:
+                return found
+    if isinstance(value, list):
+        for inner in value:
+            found = _context_in(inner)
+            if found:
+                return found
+    return None
+
+
+def reported_context(base_url: str, api_key: str = "", model: str = "", timeout_s: float = 3.0) -> int | None:
+    """The model's context size as its server reports it: `GET {base}/models` (vLLM, LM Studio,
+    llama.cpp) — the entry for `model` when several are listed — then llama.cpp's `GET /props`. None when
+    the server reports none (llama-cpp-python, OpenAI) or cannot be reached: the setting stands."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key and api_key != _NO_KEY else {}
+    root = re.sub(r"/v1/?$", "", base_url.rstrip("/"))
+    for url in (f"{base_url.rstrip('/')}/models", f"{root}/props"):
+        try:
+            reply = httpx.get(url, headers=headers, timeout=timeout_s)
+            if reply.status_code != 200:
+                continue
+            body = reply.json()
+        except (httpx.HTTPError, ValueError):
+            continue
+        entries = body.get("data") if isinstance(body, dict) and isinstance(body.get("data"), list) else None
+        mine = [e for e in entries or [] if isinstance(e, dict) and e.get("id") == model]
+        found = _context_in(mine or body)
+        if found:
+            return found
+    return None
 
 
 def to_chat_messages(messages: Sequence[Message]) -> list[Any]:

@@ -143,6 +143,33 @@ class PaperHit(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
 
 
+Verdict = Literal["supported", "partly_supported", "contradicted", "not_found"]
+"""What a cited passage says of a sentence (assistant/verify): it says it, says part of it, says the
+opposite, or does not say it."""
+
+Judge = Literal["verbatim", "offline", "llm"]
+"""Who decided a verdict: the sentence is the passage's own words (supported by construction), the
+offline judge (embeddings + lexical, numeric and negation agreement), or the LLM judge."""
+
+
+class SentenceCheck(BaseModel):
+    """One sentence that carries citations, checked against the passages it cites."""
+
+    text: str = Field(description="The sentence as shown, its [n] markers taken out.")
+    cites: list[int] = Field(default_factory=list, description="The source numbers it cites.")
+    verdict: Verdict
+    score: float = Field(0.0, ge=0.0, le=1.0, description="How strongly the passage bears the sentence out (0-1).")
+    source: int | None = Field(None, description="The cited source whose passage gave the verdict and quote.")
+    quote: str = Field("", description="The passage's sentence that best bears it out, verbatim.")
+    paper_id: str = ""
+    page: int | None = Field(None, description="The PDF page (1-based) of the quoted passage; None: unknown.")
+    section: str = ""
+    judge: Judge = "offline"
+    part: str = Field("", description="Where in a report the sentence stands (overview, a section, synthesis).")
+    shown: bool = Field(True, description="False: the sentence was left out of the text for want of support.")
+    reason: str = Field("", description="Why the verdict is what it is (e.g. the LLM judge's failure).")
+
+
 class Citation(BaseModel):
     n: int
     id: str
@@ -170,6 +197,9 @@ class Answer(BaseModel):
     notes: list[str] = Field(
         default_factory=list, description="What the user should know about this answer (sources dropped, ...)."
     )
+    sentences: list[SentenceCheck] = Field(
+        default_factory=list, description="Each cited sentence's verdict against the passage it cites."
+    )
 
     def public(self) -> dict[str, Any]:
         return {
@@ -180,6 +210,7 @@ class Answer(BaseModel):
             "fallback_reason": self.fallback_reason,
             "truncated": self.truncated,
             "notes": list(self.notes),
+            "sentences": [c.model_dump() for c in self.sentences],
             "citations": [
                 {
                     "n": c.n,
@@ -197,6 +228,9 @@ class Answer(BaseModel):
 class Cell(BaseModel):
     text: str | None = None
     quote: str | None = None
+    verdict: Verdict | None = Field(None, description="Does the quote bear the text out? None: an empty cell.")
+    score: float | None = None
+    judge: Judge | None = None
 
 
 class ComparedPaper(BaseModel):
@@ -214,6 +248,8 @@ class Comparison(BaseModel):
     synthesis: str | None = None
     mode: Literal["llm", "extractive"] = "extractive"
     fallback_reason: str | None = None
+    sentences: list[SentenceCheck] = Field(default_factory=list, description="The synthesis's sentences, checked.")
+    notes: list[str] = Field(default_factory=list, description="What the user should know (cells rewritten, ...).")
 
 
 class SummarySection(BaseModel):
@@ -237,3 +273,8 @@ class Summary(BaseModel):
     references: list[Reference]
     mode: Literal["llm", "extractive"] = "extractive"
     fallback_reason: str | None = None
+    sentences: list[SentenceCheck] = Field(
+        default_factory=list,
+        description="Every cited sentence of the overview and sections, checked (numbers as shown).",
+    )
+    notes: list[str] = Field(default_factory=list, description="What the user should know (parts left offline, ...).")

@@ -133,6 +133,54 @@ class Settings(BaseSettings):
         ),
     )
 
+    # --- verification (assistant/verify) --------------------------------------
+    verify_evidence_threshold: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description=(
+            "Offline score from which a cited passage counts as bearing a sentence out (partly_supported or "
+            "better; below it: not_found). 0.5 is the even-odds point of the offline judge's logistic score, "
+            "whose weights were fitted with balanced classes on SciFact train claims (bench/VERIFY.md); fixed "
+            "before any evaluation run, not tuned on it."
+        ),
+    )
+    verify_supported_threshold: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description=(
+            "Offline score from which a sentence is `supported` rather than `partly_supported`: on SciFact train "
+            "claims 102 of the 103 pairs from 0.6 on carry evidence (0.95 of those from 0.5), bench/VERIFY.md."
+        ),
+    )
+    verify_llm_judge: bool = Field(
+        True,
+        description=(
+            "With an LLM configured, it judges each answer's cited sentences too (one batched request, shown the "
+            "offline quote as evidence); its verdict wins when its reply parses, else the offline verdict stands."
+        ),
+    )
+    verify_llm_floor: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description=(
+            "Below this offline score a passage shares almost nothing with the sentence (on SciFact train none "
+            "of the 9 pairs this low carries evidence), so an LLM judge's 'supported' is not taken: a small "
+            "model says 'supported' to anything."
+        ),
+    )
+    verify_min_supported_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description=(
+            "An LLM reply whose cited sentences are less than this share at least partly supported falls back "
+            "to the extractive result, with the reason: a reply that is mostly unsupported is not an answer."
+        ),
+    )
+
     # --- llm -----------------------------------------------------------------
     llm_model: str = Field("", description="Chat model name; empty means offline extractive answers.")
     llm_base_url: str = Field(

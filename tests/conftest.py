@@ -118,3 +118,12 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with chroma_run(tmp_path_factory.mktemp("chroma-server")) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def real_llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama.cpp's server with SmolLM2-135M-Instruct (tests/real_llm.py), started once per session."""
+    from tests.real_llm import real_llm_server
+
+    with real_llm_server(tmp_path_factory.mktemp("llama")) as url:
+        yield url

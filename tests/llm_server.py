@@ -157,11 +157,20 @@ class LLMServer:
         self.replies.extend([STYLES[name]] * times)
 
     def configure_env(
-        self, monkeypatch: pytest.MonkeyPatch, *, timeout_s: float = 2.0, retries: int = 0, model: str | None = None
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        *,
+        timeout_s: float = 2.0,
+        retries: int = 0,
+        model: str | None = None,
+        judge: bool = False,
     ) -> None:
-        """Point the product's settings at this server (PAPERS_LLM_*), as a user would."""
+        """Point the product's settings at this server (PAPERS_LLM_*), as a user would. The scripted
+        replies play the answering model, so the LLM judge (a second request per answer) is off unless
+        `judge`: its own tests script its reply."""
         from assistant.settings import get_settings
 
+        monkeypatch.setenv("PAPERS_VERIFY_LLM_JUDGE", "1" if judge else "0")
         monkeypatch.setenv("PAPERS_LLM_MODEL", model or self.model)
         monkeypatch.setenv("PAPERS_LLM_BASE_URL", self.url)
         monkeypatch.setenv("PAPERS_LLM_API_KEY", "test-key")
@@ -387,8 +396,9 @@ class LLMServer:
 
 # Answers as real models write them. Each cites the prompt's real sources (a, b = the first two; d = a
 # fourth, offered but never cited in the answer) so that what survives the cleaner can be asserted.
-PIG_CLAIM = "PIG replaces the fixed mesh with Gaussian functions whose positions are learned"
-GRID_CLAIM = "Another paper in the library studies how the collocation points are placed"
+# Both claims say what their paper says, in other words: the verification core bears them out.
+PIG_CLAIM = "PIG learns the mean and variance of each Gaussian, so their positions adjust during training"
+GRID_CLAIM = "Another paper treats the collocation grids probabilistically, as random variables"
 UNCITED_CLAIM = "This technique was first introduced by Google in 2019."
 
 
@@ -447,7 +457,7 @@ def references_list(messages: list[dict[str, Any]], body: dict[str, Any]) -> str
     return f"{PIG_CLAIM} [{a}].\n\nReferences:\n[{a}] PIG: Physics-Informed Gaussians\n[{d}] A paper never cited"
 
 
-MATH_CODE_ANSWER = """{claim} on the domain $[0, 1]$, keeping $k < n$ of them active [{a}].
+MATH_CODE_ANSWER = """{claim}, with $k < n$ Gaussians on $[0, 1]$ [{a}].
 
 ```python
 def residual(x):
@@ -455,9 +465,9 @@ def residual(x):
 ```
 
 - Gaussian parameters [{a}]:
-  - means are learned [{a}]
-  - variances are learned [{b}]
-- The interval $[2, 4]$ in a sentence is no citation [{b}]."""
+  - their means and variances are trained [{a}]
+  - collocation grids are random variables [{b}]
+- Grids on $[2, 4]$ are treated probabilistically [{b}]."""
 
 
 @style("markdown-math-code")
@@ -633,6 +643,18 @@ def is_streamed(body: dict[str, Any]) -> bool:
     return bool(body.get("stream"))
 
 
+def judge_request(messages: list[dict[str, Any]]) -> int:
+    """How many sentences a verification request (assistant/verify/llm_judge.py) asks about; 0: none."""
+    if not messages or not str(messages[0].get("content", "")).startswith("You check sentences"):
+        return 0
+    return len(re.findall(r"^Sentence \d+:", str(messages[-1].get("content", "")), re.MULTILINE))
+
+
+def judge_all(messages: list[dict[str, Any]], verdict: str = "supported") -> str:
+    """A capable judge's reply: one verdict for every sentence asked about."""
+    return json.dumps({"verdicts": [{"i": i, "verdict": verdict} for i in range(1, judge_request(messages) + 1)]})
+
+
 def rewrite_request(messages: list[dict[str, Any]]) -> str | None:
     """The user message of a query-rewrite request (no sources, "query:" asked for), else None."""
     if not messages or source_numbers(messages):
@@ -718,7 +740,10 @@ def _lead_in_rewrite(messages: list[dict[str, Any]], body: dict[str, Any]) -> st
 @style("french")
 def _french(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
     """Answers in French citing the first source; asked to rewrite, gives the English of a question
-    it knows (FRENCH_QUERIES), else repeats the question."""
+    it knows (FRENCH_QUERIES), else repeats the question; asked to judge its French sentences against
+    the English passages, finds them supported (what a model reading both languages does)."""
+    if judge_request(messages):
+        return judge_all(messages)
     asked = rewrite_request(messages)
     if asked is not None:
         question = re.search(r"^(?:Follow-up|Question): (.+)$", asked, re.MULTILINE)

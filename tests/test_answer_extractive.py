@@ -116,7 +116,8 @@ def test_filters_that_exclude_everything_abstain(engine: Engine) -> None:
 
 def test_public_json_has_exactly_the_documented_keys(engine: Engine) -> None:
     pub = engine.ask(ON_TOPIC[0]).public()
-    keys = ["question", "answer", "mode", "abstained", "fallback_reason", "truncated", "notes", "citations"]
+    keys = ["question", "answer", "mode", "abstained", "fallback_reason", "truncated", "notes", "sentences"]
+    keys.append("citations")
     assert list(pub) == keys
     assert list(pub["citations"][0]) == ["n", "id", "title", "text"]
 

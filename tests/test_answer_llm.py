@@ -140,10 +140,15 @@ def test_invented_marker_is_removed(
     a = make_engine(seed_library, embedder).ask(PIG_Q)
     assert sources_in(llm_server.chat_requests[0]) == [1, 2, 3]
     assert "[7]" not in a.answer and "7]" not in a.answer
-    # A sentence whose only marker names no source is uncited: it is left out, and the answer says so.
-    assert a.answer == "Gaussians adapt their positions [1]. Both agree [2]."
-    assert [c.n for c in a.citations] == [1, 2]
-    assert a.notes == ["1 sentence without a source was left out."] and not a.truncated
+    # A sentence whose only marker names no source is uncited: it is left out, and the answer says so;
+    # "Both agree [2]" cites a real source that says no such thing: the verification core leaves it out.
+    assert a.answer == "Gaussians adapt their positions [1]."
+    assert [c.n for c in a.citations] == [1]
+    assert a.notes == [
+        "1 sentence without a source was left out.",
+        "1 sentence whose cited passage does not bear it out was left out.",
+    ] and not a.truncated
+    assert [(s.text, s.verdict, s.shown) for s in a.sentences][1] == ("Both agree.", "not_found", False)
 
 
 def test_uncited_llm_reply_falls_back_to_extractive(

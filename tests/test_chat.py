@@ -23,7 +23,7 @@ from assistant.engine import Engine
 from assistant.errors import LLMError
 from assistant.library import Library
 from assistant.settings import get_settings
-from tests.llm_server import STYLES, LLMServer
+from tests.llm_server import PIG_CLAIM, STYLES, LLMServer
 from tests.support import invoke
 
 PIG = "t:4c709caec8fa"
@@ -124,7 +124,7 @@ def test_llm_rewrites_the_follow_up(
             assert "and its limitations?" in messages[-1]["content"]
             assert PIG_Q in messages[-1]["content"], "the rewrite sees the conversation"
             return "What are the limitations of Physics-Informed Gaussians (PIG) for solving PDEs?"
-        return "Gaussians are placed adaptively [1]."
+        return f"{PIG_CLAIM} [1]."
 
     llm_server.responder = responder
     conv = Conversation(Engine(get_settings(), library=seed_library, embedder=embedder))
@@ -146,7 +146,7 @@ def test_failed_llm_rewrite_falls_back_to_offline_rewrite(
     llm_server.configure_env(monkeypatch, timeout_s=1)
     engine = Engine(get_settings(), library=seed_library, embedder=embedder)
     history = [Turn(PIG_Q, "Gaussians [1].", query=PIG_Q, subjects=[PIG_TITLE])]
-    llm_server.script(Reply(status=500), "Their limitations are discussed [1].")
+    llm_server.script(Reply(status=500), f"{PIG_CLAIM} [1].")
     a = engine.ask("and its limitations?", history=history)
     assert "PIG" in a.query and a.mode == "llm" and a.citations[0].id == PIG
 

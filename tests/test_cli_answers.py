@@ -15,7 +15,9 @@ from tests.support import invoke, papers_json
 
 PIG = "t:4c709caec8fa"
 PIG_Q = "How can Gaussian functions with learnable positions replace a fixed mesh in physics-informed learning?"
-ASK_KEYS = ["question", "answer", "mode", "abstained", "fallback_reason", "truncated", "notes", "citations"]
+ASK_KEYS = [
+    "question", "answer", "mode", "abstained", "fallback_reason", "truncated", "notes", "sentences", "citations"
+]
 
 
 @pytest.fixture()
@@ -33,6 +35,10 @@ def test_done_when_ask_cites_pig_first_offline(seed_library: Library) -> None:
     assert out["citations"][0]["id"] == PIG and out["citations"][0]["n"] == 1
     assert out["citations"][0]["title"].startswith("PIG:")
     assert "[1]" in out["answer"]
+    # Extractive sentences are the papers' own words: supported by construction, each with its quote.
+    assert out["sentences"] and all(
+        s["verdict"] == "supported" and s["judge"] == "verbatim" and s["quote"] == s["text"] for s in out["sentences"]
+    )
 
 
 def test_done_when_off_topic_abstains(seed_library: Library) -> None:

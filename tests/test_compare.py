@@ -96,9 +96,14 @@ def test_unsupported_aspects_are_not_stated_never_invented(seed_library: Library
     # Neither abstract names a limitation of its own method (PIG names the limits of earlier work).
     assert all(p.cells["limitations"].text is None for p in result.papers)
     data = comparison_json(result)
-    assert set(data) == {"aspects", "papers", "synthesis", "mode", "fallback_reason"}
+    assert set(data) == {"aspects", "papers", "synthesis", "mode", "fallback_reason", "sentences", "notes"}
+    # Offline cells and synthesis lines are the papers' own sentences: supported by construction.
+    assert all(c["verdict"] == "supported" and c["judge"] == "verbatim"
+               for p in data["papers"] for c in p["cells"].values() if c["text"])
+    assert data["sentences"] and all(c["judge"] == "verbatim" for c in data["sentences"])
     assert data["mode"] == "extractive" and data["fallback_reason"] is None
-    assert data["papers"][0]["cells"]["boiling point of ethanol"] == {"text": None, "quote": None}
+    empty = {"text": None, "quote": None, "verdict": None, "score": None, "judge": None}
+    assert data["papers"][0]["cells"]["boiling point of ethanol"] == empty
     assert set(data["papers"][0]) == {"id", "title", "cells", "fallback_reason"}
     assert data["papers"][0]["fallback_reason"] is None
     rows = list(csv.reader(io.StringIO(comparison_csv(result))))
@@ -148,13 +153,19 @@ def _is_cells_request(messages: list[dict[str, Any]]) -> bool:
     return "one row of a table" in str(messages[0].get("content", ""))
 
 
+def _gist(sentence: str) -> str:
+    """A model's short cell text for a sentence: its first ten words."""
+    return " ".join(sentence.split()[:10])
+
+
 def _cells_reply(messages: list[dict[str, Any]], *, fabricate: str | None = None) -> str:
-    """A well-behaved model: quotes real sentences of the paper it was given (and, when asked,
-    fabricates one quote)."""
+    """A well-behaved model: quotes real sentences of the paper it was given, with a cell text that
+    says what the quote says (but for "problem", whose text neither paper's first sentence says); and, when asked,
+    fabricates one quote."""
     sentences = split_sentences(_paper_block(messages))
     cells: dict[str, Any] = {
         "problem": {"text": "Long, stable rollouts are hard.", "quote": sentences[0]},
-        "method": {"text": "A <b>refinement</b> model ![x](http://evil.example/x.png)", "quote": sentences[-1]},
+        "method": {"text": f"<b>{_gist(sentences[-1])}</b> ![x](http://evil.example/x.png)", "quote": sentences[-1]},
         "data": {"text": None, "quote": None},
         "results": {"text": "It is 100x faster than every solver.", "quote": sentences[1]},
     }
@@ -173,7 +184,8 @@ def test_llm_cells_are_checked_against_the_paper(
         if _is_cells_request(messages):
             return _cells_reply(messages, fabricate="results")
         return (
-            "PDE-Refiner refines predictions over several steps [1], while PIG places Gaussians [2]. "
+            "PDE-Refiner models all frequency components with a multistep refinement process [1]. "
+            "PIG learns the mean and variance of each Gaussian, so their positions adjust [2]. "
             "Both address accuracy [1][2][7]. <img src=x onerror=alert(1)> See http://evil.example/ ."
         )
 
@@ -184,9 +196,14 @@ def test_llm_cells_are_checked_against_the_paper(
     abstracts = _abstracts(seed_library, [PDE_REFINER, PIG])
     for p in result.papers:
         first, last = split_sentences(abstracts[p.id])[0], split_sentences(abstracts[p.id])[-1]
-        assert p.cells["problem"].quote == first and p.cells["problem"].text == "Long, stable rollouts are hard."
+        # Neither paper's first sentence says anything of rollouts: the quote is shown instead.
+        problem = p.cells["problem"]
+        assert problem.quote == first
+        assert problem.text == first and problem.judge == "verbatim" and problem.verdict == "supported"
         assert p.cells["method"].quote == last
-        assert p.cells["method"].text == "A refinement model"  # HTML and the image are cleaned away
+        # HTML, the image (and a URL the gist carries: PIG's project page) are cleaned away.
+        assert p.cells["method"].text == re.sub(r"\s*https?://\S+", "", _gist(last))
+        assert p.cells["method"].verdict in ("supported", "partly_supported")
         assert p.cells["data"].text is None  # the model said the paper does not state it
         # The fabricated quote is in neither paper: the cell is dropped, its claim not shown.
         assert p.cells["results"].text is None and p.cells["results"].quote is None
@@ -194,6 +211,11 @@ def test_llm_cells_are_checked_against_the_paper(
     assert "[1]" in synthesis and "[2]" in synthesis and "[7]" not in synthesis
     assert "<img" not in synthesis and "evil.example" not in synthesis
     assert "See" not in synthesis  # left without a citation once the link is gone: dropped
+    assert "Both address accuracy" not in synthesis  # cites real papers that do not say it: left out
+    assert [c.verdict for c in result.sentences if c.shown] and all(
+        c.verdict in ("supported", "partly_supported") for c in result.sentences if c.shown
+    )
+    assert result.notes[0] == "2 cells' model text was not borne out by its own quote: the quote is shown instead."
     assert len(llm_server.chat_requests) == 3  # one per paper, one synthesis
 
 
@@ -224,7 +246,9 @@ def test_llm_invalid_json_is_retried_once_then_the_offline_row(
     assert second.fallback_reason is None
     assert second.cells["problem"].quote is not None and second.cells["method"].quote is not None
     assert result.mode == "llm" and result.fallback_reason is None
-    assert result.synthesis == "They differ [1][2]."
+    # "They differ [1][2]." is borne out by neither paper: the offline synthesis stands, and says so.
+    assert result.synthesis == offline.synthesis
+    assert any(n.startswith("The model's synthesis was not used") for n in result.notes)
 
 
 class CutModel:
@@ -261,12 +285,12 @@ def test_a_row_cut_at_the_token_limit_keeps_its_complete_cells(seed_library: Lib
     assert result.mode == "llm" and result.fallback_reason is None
     for p, off in zip(result.papers, offline.papers):
         sentences = split_sentences(abstracts[p.id])
-        assert p.cells["problem"] == Cell(text="Long, stable rollouts are hard.", quote=sentences[0])
-        assert p.cells["method"] == Cell(text="A refinement model.", quote=sentences[-1])
+        assert p.cells["problem"].quote == sentences[0] and p.cells["method"].quote == sentences[-1]
+        assert p.cells["problem"].verdict and p.cells["method"].verdict  # each model cell judged
         # The cell being written when the reply was cut, and the one never reached: offline.
         assert p.cells["results"] == off.cells["results"] and p.cells["data"] == off.cells["data"]
         assert p.fallback_reason and "token limit" in p.fallback_reason and "data, results" in p.fallback_reason
-    assert result.synthesis == "They differ [1][2]."
+    assert result.synthesis == offline.synthesis  # "They differ" is borne out by neither paper
 
 
 def test_llm_failure_falls_back_to_the_extractive_table(

@@ -98,7 +98,8 @@ def test_a_french_question_is_searched_in_english_and_answered_in_french(
     offline = json.loads(invoke(["ask", FRENCH_Q, "--json"]).stdout)
     assert offline["abstained"] is True
 
-    llm_server.configure_env(monkeypatch)
+    # The French answer cannot be compared word for word with English passages: the model judges it.
+    llm_server.configure_env(monkeypatch, judge=True)
     llm_server.responder = STYLES["french"]
     done = invoke(["ask", FRENCH_Q, "--json"])
     assert done.exit_code == 0, (done.output, done.exception)
@@ -107,8 +108,10 @@ def test_a_french_question_is_searched_in_english_and_answered_in_french(
     assert data["question"] == FRENCH_Q
     assert data["answer"].startswith("Des fonctions gaussiennes remplacent le maillage fixe")
     assert [c["id"] for c in data["citations"]] == [PIG]
+    assert [(s["verdict"], s["judge"]) for s in data["sentences"]] == [("supported", "llm")] * 2
 
-    rewrite, answer = llm_server.chat_requests
+    rewrite, answer, judge = llm_server.chat_requests
+    assert judge["messages"][0]["content"].startswith("You check sentences")
     assert rewrite["messages"][0]["content"] == REWRITE_SYSTEM and FRENCH_Q in rewrite["messages"][-1]["content"]
     assert answer["messages"][0]["content"] == SYSTEM_PROMPT
     assert "Answer in the language of the question." in SYSTEM_PROMPT
@@ -123,8 +126,19 @@ def test_a_french_question_is_searched_in_english_and_answered_in_french(
 def test_french_spacing_survives_cleaning(
     llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch, seed_library: Library
 ) -> None:
-    llm_server.configure_env(monkeypatch)
+    llm_server.configure_env(monkeypatch, judge=True)
     llm_server.responder = STYLES["french"]
     data = json.loads(invoke(["ask", FRENCH_Q, "--json"]).stdout)
     # French typography puts a space before ":" and ";": the cleaner keeps it.
     assert "maillage fixe : leurs" in data["answer"] and "l'entraînement ; le" in data["answer"], data["answer"]
+
+
+def test_without_a_judge_a_french_answer_is_not_shown_as_checked(
+    llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch, seed_library: Library
+) -> None:
+    # With the LLM judge off, nothing can compare French sentences with English passages: the answer
+    # is not shown as a checked LLM answer; the extractive one stands and says why.
+    llm_server.configure_env(monkeypatch, judge=False)
+    llm_server.responder = STYLES["french"]
+    data = json.loads(invoke(["ask", FRENCH_Q, "--json"]).stdout)
+    assert data["mode"] == "extractive" and "bear out only 0 of its 2" in data["fallback_reason"]

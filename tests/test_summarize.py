@@ -21,7 +21,7 @@ from assistant.reports.exports import summary_bibtex, summary_json, summary_mark
 from assistant.reports.summary import cluster, summarize, theme_names
 from assistant.retrieve import Retriever
 from assistant.settings import get_settings
-from assistant.text import md_escape, normalize_space
+from assistant.text import md_escape, normalize_space, split_sentences
 from tests.llm_server import LLMServer, Reply
 
 TOPIC = "fine-tuning large language models efficiently"
@@ -111,7 +111,13 @@ def test_offline_topic_summary_is_themed_cited_and_verbatim(seed_library: Librar
                 words = re.sub(r"\s*\[\d+\]\s*$", "", sentence)
                 assert words in abstracts[by_n[nums[0]]], sentence
     data = summary_json(s)
-    assert set(data) == {"title", "overview", "sections", "references", "mode", "fallback_reason"}
+    assert set(data) == {
+        "title", "overview", "sections", "references", "mode", "fallback_reason", "sentences", "notes"
+    }
+    # Every cited sentence is its paper's own: supported by construction, numbers as shown.
+    assert data["sentences"]
+    assert all(c["judge"] == "verbatim" and c["verdict"] == "supported" for c in data["sentences"])
+    assert {n for c in data["sentences"] for n in c["cites"]} == {r["n"] for r in data["references"]}
     assert data["mode"] == "extractive" and data["fallback_reason"] is None
     assert set(data["sections"][0]) == {"heading", "paragraphs"}
     assert set(data["references"][0]) == {"n", "id", "title", "authors", "year", "url"}
@@ -226,6 +232,14 @@ def _source_numbers(messages: list[dict[str, Any]]) -> list[int]:
     return [int(n) for n in re.findall(r"<source n=(\d+)", prompt)]
 
 
+def _said_by(messages: list[dict[str, Any]], n: int) -> str:
+    """The first sentence source n's text holds, as a model restating its source writes it."""
+    prompt = "\n".join(str(m.get("content", "")) for m in messages)
+    body = re.search(rf"<source n={n}\b[^>]*>\n(.*?)\n</source>", prompt, re.DOTALL)
+    first = split_sentences(body.group(1) if body else "")
+    return first[0].rstrip(".") if first else "It studies fine-tuning"
+
+
 def _responder(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
     system = str(messages[0]["content"])
     nums = _source_numbers(messages)
@@ -235,10 +249,10 @@ def _responder(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
         return json.dumps({"title": "Efficient fine-tuning: a survey", "themes": themes})
     if "one section" in system:
         return (
-            f"These papers study efficiency [{nums[0]}]. This sentence cites nothing. "
-            f"Another finding [{nums[-1]}][42]. <img src=x onerror=alert(1)>Made up [42]."
+            f"{_said_by(messages, nums[0])} [{nums[0]}]. This sentence cites nothing. "
+            f"{_said_by(messages, nums[-1])} [{nums[-1]}][42]. <img src=x onerror=alert(1)>Made up [42]."
         )
-    return f"The literature spans several directions [{nums[0]}][{nums[-1]}]. An unsupported remark."
+    return f"{_said_by(messages, nums[0])} [{nums[0]}][{nums[-1]}]. An unsupported remark."
 
 
 def test_llm_summary_outline_sections_and_citation_check(
@@ -285,3 +299,49 @@ def test_llm_failure_gives_the_extractive_summary(
     assert s.mode == "extractive" and s.fallback_reason == "HTTP 429"
     assert_citations_consistent(s)
     assert_every_sentence_cited(s)
+
+
+SIX_COPIES = (
+    "This method is designed to improve robustness by allowing for adaptation of hyperparameters, which has "
+    "been hindered by traditional methods"
+)
+
+
+def test_a_degenerate_reply_does_not_pass_as_an_llm_summary(
+    seed_library: Library, embedder: Any, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a real 135M model wrote: one invented sentence six times, each with another valid [n]."""
+
+    def responder(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+        if "plan a literature summary" in str(messages[0]["content"]):
+            return _responder(messages, body)
+        nums = _source_numbers(messages)
+        return " ".join(f"{SIX_COPIES} [{nums[k % len(nums)]}]." for k in range(6))
+
+    llm_server.configure_env(monkeypatch)
+    llm_server.responder = responder
+    s = run(seed_library, embedder, TOPIC, with_llm=True)
+    assert s.mode == "extractive" and s.fallback_reason and "repeats one sentence pattern" in s.fallback_reason
+    assert SIX_COPIES not in summary_markdown(s)
+    assert all(c.judge == "verbatim" for c in s.sentences)
+
+
+def test_an_invented_section_keeps_its_offline_text_and_says_so(
+    seed_library: Library, embedder: Any, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def responder(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
+        if "one section" in str(messages[0]["content"]):
+            nums = _source_numbers(messages)
+            return f"Quantum gravity explains the cosmic microwave background [{nums[0]}]."
+        return _responder(messages, body)
+
+    llm_server.configure_env(monkeypatch)
+    llm_server.responder = responder
+    s = run(seed_library, embedder, TOPIC, with_llm=True)
+    assert s.mode == "llm" and "Quantum gravity" not in summary_markdown(s)
+    assert any(n.startswith("Offline (extractive) text kept for: ") for n in s.notes), s.notes
+    judged = [c for c in s.sentences if c.part == "overview"]
+    assert judged and all(c.judge in ("offline", "llm") and c.verdict in ("supported", "partly_supported")
+                          for c in judged if c.shown)
+    md = summary_markdown(s)
+    assert "## Checked sentences" in md and "**supported**" in md

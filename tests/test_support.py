@@ -1,5 +1,6 @@
 """Support per sentence (assistant/support.py) and its view on the Chat page (ui/support_html.py):
-sentences with the sources that bear them out, unsupported ones marked, hostile text inert."""
+the verification core's verdicts shown sentence by sentence (none computed in the view), what it left
+out absent, hostile text inert."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from typing import Any
 
 import pytest
 
-from assistant.models import Citation
+from assistant.citations import Source
+from assistant.models import Citation, Paper, SentenceCheck
 from assistant.reply import clean_reply
-from assistant.support import answer_support, support_counts
+from assistant.settings import get_settings
+from assistant.support import answer_support
+from assistant.verify import MARK, Verifier
 from tests.llm_server import PIG_CLAIM, STYLES, UNCITED_CLAIM, LLMServer
 from tests.ui_support import (
     ATTACKER,
@@ -28,11 +32,17 @@ from tests.ui_support import (
 )
 from ui.support_html import answer_html as build_html
 
+# Sentences of the two seed papers' abstracts (PIG; Random Grid Neural Processes).
 PIG_PASSAGE = (
-    "We propose Physics-Informed Gaussians (PIGs): the fixed mesh is replaced by Gaussian functions whose "
-    "positions and shapes are learned during training."
+    "To overcome these limitations, we propose Physics-Informed Gaussians (PIGs), which combine feature "
+    "embeddings using Gaussian functions with a lightweight neural network. Our approach uses trainable "
+    "parameters for the mean and variance of each Gaussian, allowing for dynamic adjustment of their positions "
+    "and shapes during training."
 )
-GRID_PASSAGE = "Collocation points are placed on a random grid, and the studied placement adapts to the solution."
+GRID_PASSAGE = (
+    "We achieve this by assigning probability measures to the spatial domain, which allows us to treat "
+    "collocation grids probabilistically as random variables to be marginalised out."
+)
 
 
 def messages(*passages: str) -> list[dict[str, Any]]:
@@ -43,62 +53,70 @@ def messages(*passages: str) -> list[dict[str, Any]]:
     return [{"role": "system", "content": "Answer from the sources."}, {"role": "user", "content": blocks}]
 
 
-def flat(text: str, sources: Any) -> list[tuple[str, tuple[int, ...], str]]:
-    return [(s.text, s.sources, s.status) for b in answer_support(text, sources) for s in b.sentences]
+def flat(text: str, checks: Any) -> list[tuple[str, tuple[int, ...], str]]:
+    return [(s.text, s.sources, s.status) for b in answer_support(text, checks) for s in b.sentences]
 
 
-def test_a_model_reply_with_an_uncited_claim_marks_it_unsupported() -> None:
-    raw = STYLES["uncited-claims"](messages(PIG_PASSAGE, GRID_PASSAGE), {})
-    got = flat(clean_reply(str(raw)), {1: PIG_PASSAGE, 2: GRID_PASSAGE})
-    assert got == [
+def sources(*passages: str) -> list[Source]:
+    return [Source(i, Paper(id=f"p{i}", title=f"Paper {i}"), t) for i, t in enumerate(passages, 1)]
+
+
+def test_the_core_judges_a_claim_pinned_on_a_source_that_does_not_say_it(embedder: Any) -> None:
+    text = f"{PIG_CLAIM} [1]. {UNCITED_CLAIM[:-1]} [1]. Collocation grids are treated as random variables [2]."
+    verified = Verifier(get_settings(), embedder).reply(text, sources(PIG_PASSAGE, GRID_PASSAGE))
+    assert [(c.verdict, c.shown) for c in verified.checks] == [
+        ("supported", True),
+        ("not_found", False),  # it cites [1], but the passage shares none of its content
+        ("supported", True),
+    ]
+    assert UNCITED_CLAIM[:-1] not in verified.text and verified.notes() == [
+        "1 sentence whose cited passage does not bear it out was left out."
+    ]
+    # The view takes the core's verdicts: what was left out of the text is not in it to mark.
+    assert [s for _, _, s in flat(verified.text, verified.checks)] == ["supported", "supported"]
+    quote = verified.checks[0].quote
+    assert quote and quote in PIG_PASSAGE  # the best verbatim quote of the passage
+
+
+def test_statuses_are_the_cores_verdicts_and_nothing_is_judged_in_the_view() -> None:
+    partly = SentenceCheck(text="Means are learned", cites=[1], verdict="partly_supported", source=1, score=0.55)
+    left = SentenceCheck(text="Made up", cites=[2], verdict="not_found", source=2, shown=False)
+    text = f"{PIG_CLAIM} [1]. Means are learned [1] {MARK}. Made up [2]. Uncited claim here."
+    ok = SentenceCheck(text=f"{PIG_CLAIM}.", cites=[1], verdict="supported", source=1, score=0.9)
+    assert flat(text, [ok, partly, left]) == [
         (f"{PIG_CLAIM}.", (1,), "supported"),
-        (UNCITED_CLAIM, (), "unsupported"),
-        ("GPT-4 later made it popular.", (), "unsupported"),
+        ("Means are learned.", (1,), "partly"),  # the mark is the view's badge, not text
+        ("Made up.", (), "unsupported"),
+        ("Uncited claim here.", (), "unsupported"),
     ]
 
 
-def test_a_claim_pinned_on_a_source_that_does_not_say_it_is_unsupported() -> None:
-    text = f"{PIG_CLAIM} [1]. {UNCITED_CLAIM[:-1]} [1]. Grid points are placed at random [2]."
-    blocks = answer_support(text, {1: PIG_PASSAGE, 2: GRID_PASSAGE})
-    sentences = [s for b in blocks for s in b.sentences]
-    assert [(s.sources, s.status, s.claimed) for s in sentences] == [
-        ((1,), "supported", ()),
-        ((), "unsupported", (1,)),  # it cites [1], but the passage shares none of its content
-        ((2,), "supported", ()),
-    ]
-    # Without passages, a valid marker is all the support there is.
-    assert [s for _, _, s in flat(text, [1, 2])] == ["supported"] * 3
-    assert support_counts(blocks) == {"supported": 2, "unsupported": 1, "neutral": 0}
-
-
-def test_an_answer_in_another_language_is_judged_by_its_markers() -> None:
-    raw = STYLES["french"](messages(PIG_PASSAGE), {})
-    got = flat(clean_reply(str(raw)), {1: PIG_PASSAGE})
-    assert len(got) == 2 and all(sources == (1,) and status == "supported" for _, sources, status in got), got
-
-
-def test_layout_blocks_lead_ins_code_and_maths() -> None:
+def test_layout_blocks_lead_ins_code_and_maths(embedder: Any) -> None:
     raw = STYLES["markdown-math-code"](messages(PIG_PASSAGE, GRID_PASSAGE), {})
-    blocks = answer_support(clean_reply(str(raw)), [1, 2])
+    verified = Verifier(get_settings(), embedder).reply(clean_reply(str(raw)), sources(PIG_PASSAGE, GRID_PASSAGE))
+    blocks = answer_support(verified.text, verified.checks)
     assert [b.kind for b in blocks] == ["para", "code", "item", "item", "item", "item"]
     assert [b.depth for b in blocks if b.kind == "item"] == [0, 1, 1, 0]
     assert "    return x[0] + x[1]" in blocks[1].raw  # code kept whole, indentation and all
     last = blocks[-1].sentences[0]
     assert last.sources == (2,) and "$[2, 4]$" in last.text  # maths is no citation
     text = "## Findings\n\nThe steps are:\n\n1. Learn the means [1].\n2. Something else [9]."
-    got = flat(text, [1])
-    assert got == [
+    learn = SentenceCheck(text="Learn the means.", cites=[1], verdict="supported", source=1)
+    assert flat(text, [learn]) == [
         ("Findings", (), "neutral"),
         ("The steps are:", (), "neutral"),  # a lead-in needs no source
         ("Learn the means.", (1,), "supported"),
-        ("Something else.", (), "unsupported"),  # [9] names no source
+        ("Something else.", (), "unsupported"),  # [9] names no source, the core judged nothing
     ]
 
 
 def test_view_marks_sentences_and_keeps_hostile_text_inert() -> None:
     evil = Citation(n=1, id="evil", title=EVIL_PAPER["title"], text=EVIL_PAPER["abstract"], url="javascript:alert(3)")
     text = f"Soft grippers pick ripe tomatoes without bruising them [1]. Demo {SCRIPT} {IMG} {MD_IMG} here. Fine."
-    body = build_html(text, [evil])
+    judged = SentenceCheck(
+        text="Soft grippers pick ripe tomatoes without bruising them.", cites=[1], verdict="supported", source=1
+    )
+    body = build_html(text, [evil], [judged])
     assert_view_inert(body)
     assert ATTACKER not in body.replace(f"http://{ATTACKER}", "")  # only as escaped text, never a link
     assert "&lt;b&gt;now&lt;/b&gt;" in body  # the title's tag in the legend is text
@@ -163,8 +181,10 @@ def test_llm_claim_pinned_on_a_real_source_is_marked_on_the_page(  # type: ignor
     at.chat_input[0].set_value(PIG_QUESTION).run()
     assert not at.exception, at.exception
     answer = at.session_state["chat_messages"][-1]["answer"]
-    assert answer.mode == "llm" and answer.answer.count("[1]") == 2  # the citation check keeps both
+    # The marker is valid, but the verification core finds the passage does not say it: left out.
+    assert answer.mode == "llm" and pinned not in answer.answer
+    assert [(c.verdict, c.shown) for c in answer.sentences] == [("supported", True), ("not_found", False)]
     body = answer_html(at.chat_message[-1])
-    assert shown_sentences(body) == [(f"{PIG_CLAIM}.", [1], "supported"), (f"{pinned}.", [], "unsupported")]
-    assert "Cites [1], but that passage does not bear it out" in body
-    assert "1 sentence without a supporting source" in body
+    assert shown_sentences(body) == [(f"{PIG_CLAIM}.", [1], "supported")]
+    captions = " ".join(c.value for c in at.chat_message[-1].caption)
+    assert "does not bear it out was left out" in captions

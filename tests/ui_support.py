@@ -177,15 +177,19 @@ def shown_sentences(body_html: str) -> list[tuple[str, list[int], str]]:
 
     out = []
     pattern = (
-        r'<span class="pa-sent( pa-unsupported| pa-neutral)?" data-src="[^"]*">(.*?)</span>'
-        r'((?:<span class="pa-chip" data-n="\d+">\[\d+\]</span>)*)(<span class="pa-nosrc")?'
+        r'<span class="pa-sent( pa-unsupported| pa-neutral)?" data-src="[^"]*"(?: data-verdict="(\w+)")?>(.*?)</span>'
+        r'((?:<span class="pa-chip" data-n="\d+"(?: title="[^"]*")?>\[\d+\]</span>)*)'
+        r'(<span class="pa-partly"[^>]*>partly</span>)?(<span class="pa-nosrc")?'
     )
     answer = body_html.split('<div class="pa-legend">')[0]
     for m in re.finditer(pattern, answer, re.DOTALL):
-        text = html_lib.unescape(re.sub(r"<[^>]+>", "", m.group(2)))
-        chips = [int(n) for n in re.findall(r'data-n="(\d+)"', m.group(3))]
+        text = html_lib.unescape(re.sub(r"<[^>]+>", "", m.group(3)))
+        chips = [int(n) for n in re.findall(r'data-n="(\d+)"', m.group(4))]
         status = {" pa-unsupported": "unsupported", " pa-neutral": "neutral"}.get(m.group(1) or "", "supported")
-        assert (status == "unsupported") == bool(m.group(4)), "an unsupported sentence carries its badge"
+        if m.group(2) == "partly":
+            status = "partly"
+            assert m.group(5), "a partly supported sentence carries its badge"
+        assert (status == "unsupported") == bool(m.group(6)), "an unsupported sentence carries its badge"
         out.append((text, chips, status))
     return out
 

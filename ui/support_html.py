@@ -1,6 +1,8 @@
-"""An answer shown sentence by sentence with its support: each sentence carries chips naming the
-sources that support it, a sentence no source supports gets a muted "no source" badge, and hovering
-a chip (after a sentence or in the legend) highlights every sentence that source supports.
+"""An answer shown sentence by sentence with the verification core's verdicts (`Answer.sentences`,
+computed in assistant/verify, none here): each sentence carries chips naming the source that bears it
+out, a partly supported one a "partly" badge, a sentence no source bears out a muted "no source"
+badge, and hovering a chip (after a sentence or in the legend) highlights every sentence that source
+supports. A chip's tooltip is the quote that bears the sentence out.
 
 The hover is plain CSS (`:has()`), so it needs no script: Streamlit's `st.html` drops scripts
 anyway. Safety: the answer is cleaned first (assistant/citations.py `clean_output`, as every answer
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from assistant.models import Answer, Citation
+from assistant.models import Answer, Citation, SentenceCheck
 from assistant.support import SentenceSupport, SupportBlock, answer_support, support_counts
 from assistant.text import safe_url
 
@@ -32,6 +34,8 @@ CSS = """
 .pa-unsupported { text-decoration: underline dotted rgba(160, 60, 40, 0.7); text-underline-offset: 3px; }
 .pa-nosrc { display: inline-block; font-size: 0.68rem; padding: 0 5px; margin-left: 3px; border-radius: 8px;
   color: rgba(120, 50, 30, 0.9); border: 1px dashed rgba(160, 60, 40, 0.6); vertical-align: super; }
+.pa-partly { display: inline-block; font-size: 0.68rem; padding: 0 5px; margin-left: 3px; border-radius: 8px;
+  color: rgba(140, 100, 0, 0.95); border: 1px dashed rgba(180, 130, 0, 0.7); vertical-align: super; }
 .pa-legend { margin-top: 0.4rem; font-size: 0.85rem; color: rgba(49, 51, 63, 0.75); }
 .pa-legend .pa-chip { vertical-align: baseline; font-size: 0.8rem; margin: 2px 4px 2px 0; }
 """
@@ -53,11 +57,21 @@ def _chips(sources: Sequence[int]) -> str:
     return "".join(f'<span class="pa-chip" data-n="{n}">[{n}]</span>' for n in sources)
 
 
+def _chips_with_quote(s: SentenceSupport) -> str:
+    if s.check is None or not s.check.quote:
+        return _chips(s.sources)
+    quote = html.escape(f"{s.check.verdict.replace('_', ' ')} ({s.check.score:.2f}): “{s.check.quote}”")
+    return "".join(f'<span class="pa-chip" data-n="{n}" title="{quote}">[{n}]</span>' for n in s.sources)
+
+
 def sentence_html(s: SentenceSupport) -> str:
     body = _inline(s.text)
-    if s.status == "supported":
+    if s.status in ("supported", "partly"):
         src = " ".join(str(n) for n in s.sources)
-        return f'<span class="pa-sent" data-src="{src}">{body}</span>{_chips(s.sources)}'
+        partly = '<span class="pa-partly" title="The cited passage bears out only part of it">partly</span>'
+        tail = partly if s.status == "partly" else ""
+        sent = f'<span class="pa-sent" data-src="{src}" data-verdict="{s.status}">{body}</span>'
+        return f"{sent}{_chips_with_quote(s)}{tail}"
     if s.status == "unsupported":
         why = (
             f"Cites [{'], ['.join(map(str, s.claimed))}], but that passage does not bear it out"
@@ -135,13 +149,14 @@ def highlight_css(numbers: Sequence[int]) -> str:
     return CSS + "\n".join(rules)
 
 
-def answer_html(text: str, citations: Sequence[Citation]) -> str:
-    """An answer text → one self-contained HTML block (styles included). The text is cleaned here
-    (`clean_output`: no images, tags or links but the cited papers' own), whatever the caller did."""
+def answer_html(text: str, citations: Sequence[Citation], checks: Sequence[SentenceCheck] = ()) -> str:
+    """An answer text and the core's verdicts → one self-contained HTML block (styles included). The
+    text is cleaned here (`clean_output`: no images, tags or links but the cited papers' own), whatever
+    the caller did."""
     from assistant.citations import clean_output
 
     allowed = [u for u in (safe_url(c.url) for c in citations) if u]
-    blocks = answer_support(clean_output(text, allowed), {c.n: c.text for c in citations})
+    blocks = answer_support(clean_output(text, allowed), checks)
     cited = sorted({n for b in blocks for s in b.sentences for n in s.sources})
     counts = support_counts(blocks)
     unsupported = counts["unsupported"]
@@ -162,4 +177,4 @@ def render_answer_body(answer: Answer, key: str) -> None:
     import streamlit as st
 
     with st.container(key=key):
-        st.html(answer_html(answer.answer, answer.citations))
+        st.html(answer_html(answer.answer, answer.citations, answer.sentences))

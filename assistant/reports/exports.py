@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.models import Comparison, Paper, Reference, Summary
+from assistant.models import Comparison, Paper, Reference, SentenceCheck, Summary
 from assistant.reports.compare.aspects import NOT_STATED
 from assistant.reports.summary.themes import NAMING_STOP
 from assistant.text import md_escape, md_escape_cited, normalize_space, safe_url
@@ -23,8 +23,9 @@ from assistant.text import md_escape, md_escape_cited, normalize_space, safe_url
 
 # --- comparisons -----------------------------------------------------------------------------------
 def comparison_json(c: Comparison) -> dict[str, Any]:
-    """The public JSON: {"aspects", "papers": [{"id", "title", "cells", "fallback_reason"}],
-    "synthesis", "mode", "fallback_reason"}. `mode` is "llm" or "extractive"; the top-level
+    """The public JSON: {"aspects", "papers": [{"id", "title", "cells" (text, quote, verdict, score,
+    judge), "fallback_reason"}], "synthesis", "mode", "fallback_reason", "sentences" (the synthesis's
+    checks), "notes"}. `mode` is "llm" or "extractive"; the top-level
     `fallback_reason` says why a whole table is the offline one, a paper's why its row is."""
     return {
         "aspects": list(c.aspects),
@@ -32,7 +33,7 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
             {
                 "id": p.id,
                 "title": p.title,
-                "cells": {a: {"text": p.cells[a].text, "quote": p.cells[a].quote} for a in c.aspects},
+                "cells": {a: p.cells[a].model_dump() for a in c.aspects},
                 "fallback_reason": p.fallback_reason,
             }
             for p in c.papers
@@ -40,6 +41,8 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
         "synthesis": c.synthesis,
         "mode": c.mode,
         "fallback_reason": c.fallback_reason,
+        "sentences": [x.model_dump() for x in c.sentences],
+        "notes": list(c.notes),
     }
 
 
@@ -80,7 +83,7 @@ def comparison_markdown(c: Comparison) -> str:
     rule = "|---|---|" + "---|" * len(c.aspects)
     lines = ["# Comparison", "", head, rule]
     for n, p in enumerate(c.papers, start=1):
-        cells = [md_escape(p.cells[a].text or "") if p.cells[a].text else f"*{NOT_STATED}*" for a in c.aspects]
+        cells = [_cell_md(p.cells[a].text, p.cells[a].verdict) for a in c.aspects]
         lines.append(f"| {n} | {md_escape(p.title)} | " + " | ".join(cells) + " |")
     notes = [(n, p.fallback_reason) for n, p in enumerate(c.papers, start=1) if p.fallback_reason]
     if c.fallback_reason or notes:
@@ -88,6 +91,7 @@ def comparison_markdown(c: Comparison) -> str:
     if c.fallback_reason:
         lines.append(f"*The offline extractive table: {md_escape(c.fallback_reason)}.*")
     lines += [f"*Row {n}: {md_escape(reason)}.*" for n, reason in notes]
+    lines += [f"*{md_escape(note)}*" for note in c.notes]
     if c.mode == "llm":
         lines += ["", "## Supporting quotes", ""]
         for n, p in enumerate(c.papers, start=1):
@@ -100,15 +104,38 @@ def comparison_markdown(c: Comparison) -> str:
             lines.append(md_escape_cited(c.synthesis))
         else:
             lines += [f"- {md_escape_cited(line)}" for line in c.synthesis.splitlines() if line.strip()]
+    lines += checked_markdown(c.sentences)
     lines += ["", "## Papers", ""]
     lines += [f"{n}. {md_escape(p.title)} ({md_escape(p.id)})" for n, p in enumerate(c.papers, start=1)]
     return "\n".join(lines) + "\n"
 
 
+def _cell_md(text: str | None, verdict: str | None) -> str:
+    if not text:
+        return f"*{NOT_STATED}*"
+    return md_escape(text) + (" *(partly supported)*" if verdict == "partly_supported" else "")
+
+
+def checked_markdown(checks: Sequence[SentenceCheck]) -> list[str]:
+    """"## Checked sentences": each cited sentence with its verdict, score, judge and the quote that
+    bears it out (the verification core's, as every face shows them)."""
+    if not checks:
+        return []
+    lines = ["", "## Checked sentences", ""]
+    for c in checks:
+        cites = "".join(f"[{n}]" for n in c.cites)
+        where = f", p. {c.page}" if c.page else ""
+        verdict = c.verdict.replace("_", " ") + ("" if c.shown else ", left out")
+        quote = f" — “{md_escape(c.quote)}”{where}" if c.quote else ""
+        lines.append(f"- “{md_escape(c.text)}” {cites}: **{verdict}** ({c.score:.2f}, {c.judge}){quote}")
+    return lines
+
+
 # --- summaries -------------------------------------------------------------------------------------
 def summary_json(s: Summary) -> dict[str, Any]:
     """{"title", "overview", "sections": [{"heading", "paragraphs"}], "references": [{"n", "id",
-    "title", "authors", "year", "url"}], "mode", "fallback_reason"}; a URL that is not http(s) is
+    "title", "authors", "year", "url"}], "mode", "fallback_reason", "sentences" (each cited sentence's
+    verdict), "notes"}; a URL that is not http(s) is
     written as ""."""
     return {
         "title": s.title,
@@ -116,6 +143,8 @@ def summary_json(s: Summary) -> dict[str, Any]:
         "sections": [{"heading": sec.heading, "paragraphs": list(sec.paragraphs)} for sec in s.sections],
         "mode": s.mode,
         "fallback_reason": s.fallback_reason,
+        "sentences": [c.model_dump() for c in s.sentences],
+        "notes": list(s.notes),
         "references": [
             {
                 "n": r.n,
@@ -144,6 +173,9 @@ def summary_markdown(s: Summary) -> str:
         lines += [f"## {md_escape(sec.heading)}", ""]
         for p in sec.paragraphs:
             lines += [md_escape_cited(p), ""]
+    if s.fallback_reason or s.notes:
+        reason = [f"*Offline (extractive) summary: {md_escape(s.fallback_reason)}.*"] if s.fallback_reason else []
+        lines += [*reason, *(f"*{md_escape(n)}*" for n in s.notes), ""]
     lines += ["## References", ""]
     for r in s.references:
         parts = [md_escape(_authors_line(r.authors))] if r.authors else []
@@ -154,6 +186,7 @@ def summary_markdown(s: Summary) -> str:
         if url:
             parts.append(f"<{url}>")
         lines.append(f"{r.n}. " + " ".join(parts))
+    lines += checked_markdown(s.sentences)
     return "\n".join(lines) + "\n"
 
 

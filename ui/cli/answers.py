@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from ui.cli.common import engine, friendly, print_json
+from ui.cli.common import engine, fail, friendly, print_json
 
 app = typer.Typer()
 
@@ -165,7 +165,18 @@ def chat(
 @app.command("eval")
 @friendly
 def eval_cmd(
-    file: Path = typer.Argument(..., help='JSONL: {"query": ..., "relevant": [paper id or exact title, ...]}.'),
+    file: Path | None = typer.Argument(
+        None, help='JSONL: {"query": ..., "relevant": [paper id or exact title, ...]} (not with --claims).'
+    ),
+    claims: Path | None = typer.Option(
+        None,
+        "--claims",
+        help='Verify labelled claims instead: JSONL {"id", "claim", "cited": [ids], "labels": {id: SUPPORT | '
+        "CONTRADICT | NOT_ENOUGH_INFO}} (SciFact's format); the cited papers must be in the library.",
+    ),
+    verdicts: Path | None = typer.Option(
+        None, "--verdicts", help="With --claims: write each (claim, paper) verdict here (JSONL)."
+    ),
     k: int = typer.Option(10, "--k", "-k", min=1, help="k of Recall@k."),
     rankings: Path | None = typer.Option(None, "--rankings", help="Write each query's ranking here (JSONL)."),
     baselines: str = typer.Option(
@@ -173,10 +184,17 @@ def eval_cmd(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
-    """Retrieval (hit@1, Recall@k, MRR@10, nDCG@10) and abstention metrics on a question set."""
+    """Retrieval (hit@1, Recall@k, MRR@10, nDCG@10) and abstention metrics on a question set, or, with
+    --claims, the verification core on labelled claims beside same-run cosine baselines."""
     import json
 
     from assistant.evaluate import load_questions, parse_baselines
+
+    if claims is not None:
+        _eval_claims(claims, verdicts, as_json)
+        return
+    if file is None:
+        fail("give a question file, or --claims FILE")
 
     names = parse_baselines(baselines)
     questions = load_questions(file)
@@ -191,3 +209,23 @@ def eval_cmd(
     typer.echo(report.table())
     for u in report.unresolved:
         typer.echo(f"warning: relevant item not in the library: {u}", err=True)
+
+
+def _eval_claims(path: Path, verdicts: Path | None, as_json: bool) -> None:
+    import json
+
+    from assistant.verify.claims import load_claims
+
+    report = engine().verify_claims(load_claims(path))
+    if verdicts is not None:
+        with verdicts.open("w", encoding="utf-8") as fh:
+            for pair in report.pairs:
+                fh.write(json.dumps(pair.public(), ensure_ascii=False) + "\n")
+    if as_json:
+        print_json(report.metrics())
+        return
+    typer.echo(report.table())
+    for m in report.missing[:5]:
+        typer.echo(f"warning: cited paper not in the library: {m}", err=True)
+    if len(report.missing) > 5:
+        typer.echo(f"warning: … and {len(report.missing) - 5} more cited papers not in the library", err=True)

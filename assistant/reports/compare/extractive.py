@@ -14,12 +14,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from assistant.citations import Source, cited_numbers
 from assistant.embeddings import Embedder
 from assistant.extract import embed_sentences
-from assistant.models import Cell, ComparedPaper, Comparison
+from assistant.models import Cell, ComparedPaper, Comparison, SentenceCheck
 from assistant.reports.compare.aspects import Aspect, aspect_for
 from assistant.reports.sources import PaperSource
 from assistant.text import short_title
+from assistant.verify import verbatim_check
 
 _W_SIM, _W_CUE, _W_POS = 1.0, 0.45, 0.12
 _INELIGIBLE = -1e6
@@ -93,7 +95,7 @@ def extractive_cells(
         for j, name in enumerate(aspect_names):
             if j in chosen:
                 sentence = src.sentences[chosen[j]]
-                cells[name] = Cell(text=sentence, quote=sentence)
+                cells[name] = Cell(text=sentence, quote=sentence, verdict="supported", score=1.0, judge="verbatim")
             else:
                 cells[name] = Cell()
         out.append(cells)
@@ -123,6 +125,19 @@ def distinguishing_synthesis(sources: Sequence[PaperSource]) -> str | None:
     return "\n".join(lines)
 
 
+def synthesis_checks(sources: Sequence[PaperSource], synthesis: str | None) -> list[SentenceCheck]:
+    """The offline synthesis's lines are its papers' own sentences: supported by construction."""
+    out = []
+    for line in (synthesis or "").splitlines():
+        numbers = cited_numbers(line)
+        if not numbers or not 1 <= numbers[0] <= len(sources):
+            continue
+        src = sources[numbers[0] - 1]
+        sentence = line.split(": ", 1)[1] if ": " in line else line
+        out.append(verbatim_check(sentence, Source(numbers[0], src.paper, sentence), part="synthesis"))
+    return out
+
+
 def compared_papers(sources: Sequence[PaperSource], rows: Sequence[dict[str, Cell]]) -> list[ComparedPaper]:
     return [ComparedPaper(id=src.paper.id, title=src.paper.title, cells=cells) for src, cells in zip(sources, rows)]
 
@@ -132,9 +147,11 @@ def extractive_comparison(
 ) -> Comparison:
     """The whole offline table with its synthesis."""
     rows = extractive_cells(sources, aspect_names, embedder)
+    synthesis = distinguishing_synthesis(sources)
     return Comparison(
         aspects=list(aspect_names),
         papers=compared_papers(sources, rows),
-        synthesis=distinguishing_synthesis(sources),
+        synthesis=synthesis,
         mode="extractive",
+        sentences=synthesis_checks(sources, synthesis),
     )

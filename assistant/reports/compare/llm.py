@@ -6,8 +6,11 @@ Each paper gets one structured-JSON request (text and quote per aspect), read le
 stated", never filled by guesswork. A row whose reply still cannot be read holds the paper's offline
 (extractive) cells and says why in its `fallback_reason`; when no row can be read, the whole table
 is the offline one. A reply cut at the token limit keeps the cells it completed, the rest offline.
-The synthesis keeps only sentences citing table rows, and gives way to the offline synthesis when
-none is left. LLM failures (LLMError) propagate: the caller falls back to the offline table.
+Every model-written cell is judged against its own quote by the verification core (assistant/verify):
+one the quote does not bear out shows the quote instead. The synthesis keeps only sentences citing
+table rows that the rows bear out (partly supported ones marked), and gives way to the offline
+synthesis when none is left or the policy rejects it. LLM failures (LLMError) propagate: the caller
+falls back to the offline table.
 """
 
 from __future__ import annotations
@@ -21,18 +24,20 @@ from assistant.citations import (
     Source,
     clean_output,
     format_sources,
-    keep_cited_sentences,
     strip_markers,
 )
 from assistant.llm import ChatModel
 from assistant.models import Cell, ComparedPaper, Comparison
 from assistant.reports.compare.aspects import NOT_STATED, Aspect, aspect_for
-from assistant.reports.compare.extractive import compared_papers, distinguishing_synthesis
+from assistant.reports.compare.extractive import compared_papers, distinguishing_synthesis, synthesis_checks
 from assistant.reports.prose import report_prose
 from assistant.reports.sources import PaperSource, is_clean
 from assistant.settings import Settings
 from assistant.structured import Parsed, ask_structured
 from assistant.text import find_verbatim, normalize_space
+from assistant.verify import Claim, Passage, Verifier
+
+SYNTHESIS_CHARS = 6000  # of each paper's text a synthesis sentence is judged against (abstract and more)
 
 
 class CellReply(BaseModel):
@@ -146,6 +151,7 @@ def llm_comparison(
     settings: Settings,
     llm: ChatModel,
     offline_rows: OfflineRows,
+    verifier: Verifier,
 ) -> Comparison:
     """One request per paper for its row, one for the synthesis (two papers or more)."""
     aspects = [aspect_for(a) for a in aspect_names]
@@ -160,19 +166,59 @@ def llm_comparison(
     papers = [_row(p, src, aspect_names, cells) for p, src, cells in zip(parsed, sources, offline)]
     if sources and all(p.value is None for p in parsed):
         # Not one row could be read: this is the offline table, and says so.
+        offline_synthesis = distinguishing_synthesis(sources)
         return Comparison(
             aspects=list(aspect_names),
             papers=compared_papers(sources, offline),
-            synthesis=distinguishing_synthesis(sources),
+            synthesis=offline_synthesis,
             mode="extractive",
             fallback_reason=parsed[0].problem,
+            sentences=synthesis_checks(sources, offline_synthesis),
         )
+    notes = verify_cells(papers, verifier)
     rows = [p.cells for p in papers]
     synthesis: str | None = None
+    sentences = []
     if len(sources) >= 2:
         raw = report_prose(llm, _synthesis_prompt(sources, rows))
-        numbers = range(1, len(sources) + 1)
-        # Only cited sentences stay; an answer with none gives way to the papers' own sentences.
-        synthesis = keep_cited_sentences(raw, numbers, [s.paper.url for s in sources if s.paper.url])
-        synthesis = synthesis or distinguishing_synthesis(sources)
-    return Comparison(aspects=list(aspect_names), papers=papers, synthesis=synthesis, mode="llm")
+        # Judged against the papers themselves (the rows are drawn from them): only cited sentences
+        # their papers bear out stay; a synthesis with none, or one the policy rejects, gives way to the
+        # papers' own sentences.
+        texts = [Source(n, s.paper, s.text[:SYNTHESIS_CHARS]) for n, s in enumerate(sources, 1)]
+        verified = verifier.prose(raw, texts, [s.paper.url for s in sources if s.paper.url], part="synthesis")
+        rejected = verified.rejection(verifier.settings)
+        if verified.text and not rejected:
+            synthesis, sentences = verified.text, verified.checks
+            notes += verified.notes()
+        else:
+            if rejected:
+                notes.append(f"The model's synthesis was not used: {rejected}.")
+            synthesis = distinguishing_synthesis(sources)
+            sentences = synthesis_checks(sources, synthesis)
+    return Comparison(
+        aspects=list(aspect_names), papers=papers, synthesis=synthesis, mode="llm", sentences=sentences, notes=notes
+    )
+
+
+def verify_cells(papers: Sequence[ComparedPaper], verifier: Verifier) -> list[str]:
+    """Each model-written cell judged against its own verified quote. A cell its quote does not bear
+    out shows the quote instead (the paper's words: supported by construction); the count is a note."""
+    todo = [
+        (paper, name, cell)
+        for paper in papers
+        for name, cell in paper.cells.items()
+        if cell.text and cell.quote and cell.judge is None
+    ]
+    claims = [Claim(c.text or "", (Passage(1, c.quote or "", paper.id),), (1,), name) for paper, name, c in todo]
+    replaced = 0
+    for (paper, name, cell), check in zip(todo, verifier.check(claims)):
+        if check.verdict in ("supported", "partly_supported"):
+            judged = {"verdict": check.verdict, "score": check.score, "judge": check.judge}
+            paper.cells[name] = cell.model_copy(update=judged)
+            continue
+        paper.cells[name] = Cell(text=cell.quote, quote=cell.quote, verdict="supported", score=1.0, judge="verbatim")
+        replaced += 1
+    if not replaced:
+        return []
+    cells = "cells' model text was" if replaced > 1 else "cell's model text was"
+    return [f"{replaced} {cells} not borne out by its own quote: the quote is shown instead."]

@@ -20,6 +20,7 @@ from assistant.reports.compare.llm import llm_comparison
 from assistant.reports.sources import embed_sources, paper_sources
 from assistant.retrieve import Retriever, above_bar
 from assistant.settings import Settings
+from assistant.verify import Verifier
 
 
 def compare(
@@ -38,7 +39,9 @@ def compare(
     embed_sources(embedder, sources)
 
     def with_llm(model: ChatModel) -> Comparison:
-        return llm_comparison(sources, names, settings, model, lambda: extractive_cells(sources, names, embedder))
+        verifier = Verifier(settings, embedder, library.term_doc_freq, model)
+        offline = lambda: extractive_cells(sources, names, embedder)  # noqa: E731
+        return llm_comparison(sources, names, settings, model, offline, verifier)
 
     return llm_or_extractive(llm, with_llm, lambda: extractive_comparison(sources, names, embedder))
 

@@ -20,16 +20,16 @@ from assistant.citations import (
     Source,
     clean_output,
     format_sources,
-    keep_cited_sentences,
     strip_markers,
 )
 from assistant.llm import ChatModel
-from assistant.models import Paper
+from assistant.models import Paper, SentenceCheck
 from assistant.reports.prose import report_prose
 from assistant.reports.summary.extractive import Sections
 from assistant.reports.summary.themes import Theme
 from assistant.structured import chat_structured
 from assistant.text import normalize_space
+from assistant.verify import UnsupportedReply, Verified, Verifier
 
 LLM_PER_THEME = 8  # papers of a theme shown to the LLM
 
@@ -73,15 +73,43 @@ def _sources(papers: Sequence[Paper], indices: Sequence[int], chars: int = 1500)
     return [Source(i + 1, papers[i], normalize_space(papers[i].abstract)[:chars] or papers[i].title) for i in indices]
 
 
+class LLMParts:
+    """What the model wrote, checked: title, overview, sections (local citation numbers), the checks
+    of the parts it wrote, which parts kept their extractive text, and notes."""
+
+    def __init__(self) -> None:
+        self.title: str | None = None
+        self.overview = ""
+        self.sections: Sections = []
+        self.checks: list[SentenceCheck] = []
+        self.offline_parts: set[str] = set()
+        self.notes: list[str] = []
+
+
+def _judged(verifier: Verifier, raw: str, sources: Sequence[Source], urls: Sequence[str], part: str) -> Verified:
+    """One part's prose through the verification core; a degenerate part rejects the whole summary."""
+    verified = verifier.prose(raw, sources, urls, part=part)
+    rejected = verified.rejection(verifier.settings)
+    if rejected and "repeats" in rejected:
+        raise UnsupportedReply(f"{part}: {rejected}")
+    if rejected:
+        return Verified("", verified.checks, [], verified.uncited)
+    return verified
+
+
 def llm_parts(
     topic: str,
     papers: Sequence[Paper],
     themes: Sequence[Theme],
     fallback: tuple[str, Sections],
     llm: ChatModel,
-) -> tuple[str | None, str, Sections]:
-    """(title or None, overview, sections), local citation numbers. Parts the LLM leaves without a
-    single cited sentence keep their extractive text."""
+    verifier: Verifier,
+) -> LLMParts:
+    """The model's title, overview and sections, local citation numbers, each part's cited sentences
+    judged (assistant/verify). A part the model leaves without a sentence its sources bear out (or
+    mostly unsupported) keeps its extractive text; a degenerate part, or no part of the model's left,
+    rejects the whole summary (`UnsupportedReply`: the caller falls back to the offline summary)."""
+    out = LLMParts()
     shown = [th.members[:LLM_PER_THEME] for th in themes]  # prompts stay bounded for big themes
     about = f'on "{topic}"' if topic else "covering a library of papers"
     groups = "\n".join(f"Theme {k + 1}: sources {', '.join(str(i + 1) for i in shown[k])}" for k in range(len(themes)))
@@ -118,8 +146,14 @@ def llm_parts(
                 },
             ],
         )
-        paragraph = keep_cited_sentences(raw, valid, _urls(papers, valid))
-        sections.append((heading, [paragraph] if paragraph else fb_sections[k][1]))
+        verified = _judged(verifier, raw, _sources(papers, shown[k]), _urls(papers, valid), heading)
+        if verified.text:
+            sections.append((heading, [verified.text]))
+            out.checks += verified.checks
+            out.notes += [f"{heading}: {n}" for n in verified.notes()]
+        else:
+            sections.append((heading, fb_sections[k][1]))
+            out.offline_parts.add(heading)
     digest = "\n\n".join(f"{h}: {' '.join(p)}" for h, p in sections)
     raw = report_prose(
         llm,
@@ -134,8 +168,21 @@ def llm_parts(
         ],
     )
     numbers = [i + 1 for i in everyone]
-    overview = keep_cited_sentences(raw, numbers, _urls(papers, numbers)) or fb_overview
-    return title, overview, sections
+    # Judged against the abstracts as the sections saw them, not the 300-character digest of the prompt.
+    verified = _judged(verifier, raw, _sources(papers, everyone), _urls(papers, numbers), "overview")
+    if verified.text:
+        out.overview = verified.text
+        out.checks = verified.checks + out.checks
+        out.notes = [f"overview: {n}" for n in verified.notes()] + out.notes
+    else:
+        out.overview = fb_overview
+        out.offline_parts.add("overview")
+    if len(out.offline_parts) == len(themes) + 1:
+        raise UnsupportedReply("no part of the model's summary is borne out by the sources it cites")
+    if out.offline_parts:
+        out.notes.append(f"Offline (extractive) text kept for: {', '.join(sorted(out.offline_parts))}.")
+    out.title, out.sections = title, sections
+    return out
 
 
 def _urls(papers: Sequence[Paper], numbers: Sequence[int]) -> list[str]:

@@ -7,16 +7,16 @@ builds one, and "LLM, else the extractive summary with the reason" is assistant.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Literal
 
-from assistant.citations import first_citation_order, renumber_markers
+from assistant.citations import Source, cited_numbers, cited_sentences, first_citation_order, renumber_markers
 from assistant.embeddings import Embedder
 from assistant.errors import PapersError
 from assistant.fallback import LLMSource, llm_or_extractive, no_llm
 from assistant.library import Library
 from assistant.llm import ChatModel
-from assistant.models import Paper, Reference, Summary, SummarySection
+from assistant.models import Paper, Reference, SentenceCheck, Summary, SummarySection
 from assistant.reports.sources import embed_sources, paper_sources
 from assistant.reports.summary.extractive import PER_THEME, Sections, extractive_parts
 from assistant.reports.summary.llm import llm_parts
@@ -24,6 +24,7 @@ from assistant.reports.summary.themes import build_themes, paper_vectors
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
 from assistant.text import normalize_space
+from assistant.verify import Verifier, verbatim_check
 
 DEFAULT_MAX_PAPERS = 12
 # Papers whose best passage is much weaker than the best paper's are off the topic for a summary,
@@ -47,10 +48,37 @@ def summary_papers(
     return [h.paper for h in result.hits if h.dense_score >= floor] or [result.hits[0].paper]
 
 
+def verbatim_checks(text: str, papers: Sequence[Paper], part: str) -> list[SentenceCheck]:
+    """Extractive text is its papers' own sentences, each cited: supported by construction."""
+    out = []
+    for sentence in cited_sentences(text):
+        numbers = [n for n in cited_numbers(sentence) if 1 <= n <= len(papers)]
+        if numbers:
+            out.append(verbatim_check(sentence, Source(numbers[0], papers[numbers[0] - 1], sentence), part))
+    return out
+
+
+def _renumbered(check: SentenceCheck, mapping: dict[int, int]) -> SentenceCheck:
+    return check.model_copy(
+        update={
+            "cites": [mapping[n] for n in check.cites if n in mapping],
+            "source": mapping.get(check.source) if check.source is not None else None,
+        }
+    )
+
+
 def assemble(
-    title: str, overview: str, sections: Sections, papers: Sequence[Paper], mode: Literal["llm", "extractive"]
+    title: str,
+    overview: str,
+    sections: Sections,
+    papers: Sequence[Paper],
+    mode: Literal["llm", "extractive"],
+    checks: Sequence[SentenceCheck] | None = None,
+    offline_parts: Collection[str] = (),
+    notes: Sequence[str] = (),
 ) -> Summary:
-    """Renumber citations in reading order; references = exactly the papers cited."""
+    """Renumber citations in reading order; references = exactly the papers cited. `checks`: the
+    model-written parts' verdicts (local numbers); the other parts are extractive, checked verbatim."""
     texts = [overview] + [p for _, paras in sections for p in paras]
     order = [n for n in first_citation_order(texts) if 1 <= n <= len(papers)]
     mapping = {old: new for new, old in enumerate(order, start=1)}
@@ -62,12 +90,20 @@ def assemble(
         SummarySection(heading=h, paragraphs=[renumber_markers(p, mapping) for p in paras if p.strip()])
         for h, paras in sections
     ]
+    judged = list(checks or [])
+    if checks is None or "overview" in offline_parts:
+        judged = verbatim_checks(overview, papers, "overview") + judged
+    for heading, paras in sections:
+        if checks is None or heading in offline_parts:
+            judged += [c for p in paras for c in verbatim_checks(p, papers, heading)]
     return Summary(
         title=title,
         overview=renumber_markers(overview, mapping),
         sections=[s for s in out_sections if s.paragraphs],
         references=refs,
         mode=mode,
+        sentences=[_renumbered(c, mapping) for c in judged],
+        notes=list(notes),
     )
 
 
@@ -104,7 +140,10 @@ def summarize(
     title = default_title(topic, len(papers))
 
     def with_llm(model: ChatModel) -> Summary:
-        llm_title, llm_overview, llm_sections = llm_parts(topic, papers, themes, (overview, sections), model)
-        return assemble(llm_title or title, llm_overview, llm_sections, papers, "llm")
+        verifier = Verifier(settings, embedder, library.term_doc_freq, model)
+        got = llm_parts(topic, papers, themes, (overview, sections), model, verifier)
+        return assemble(
+            got.title or title, got.overview, got.sections, papers, "llm", got.checks, got.offline_parts, got.notes
+        )
 
     return llm_or_extractive(llm, with_llm, lambda: assemble(title, overview, sections, papers, "extractive"))
