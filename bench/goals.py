@@ -221,6 +221,26 @@ def _quality_goals() -> list[Goal]:
     ]
 
 
+def _verify_goals() -> list[Goal]:
+    """The verification core on SciFact train claims (issue 22): AUC of its score for evidence against
+    NOT_ENOUGH_INFO, its margin over the better same-run baseline, and the shipped verdicts' balanced
+    accuracy (thresholds fixed before the run)."""
+    return [
+        Goal(
+            "verify_auc", "cited-claim verification, AUC (evidence vs not enough info), SciFact train claims",
+            "verify.scifact.ours_auc", "AUC", ">=", Absolute(0.90), note="(issue 22)",
+        ),
+        Goal(
+            "verify_auc_gain", "cited-claim verification, AUC over the better same-run cosine baseline",
+            "verify.scifact.auc_gain", "AUC", ">=", Absolute(0.03), note="(issue 22)",
+        ),
+        Goal(
+            "verify_balanced_accuracy", "cited-claim verification, balanced accuracy of the shipped verdicts",
+            "verify.scifact.balanced_accuracy", "share", ">=", Absolute(0.80), note="(issue 22)",
+        ),
+    ]
+
+
 GOALS: tuple[Goal, ...] = (
     Goal(
         "cold_ingest",
@@ -347,6 +367,7 @@ GOALS: tuple[Goal, ...] = (
         baseline="map.pca_10000_s",
         baseline_label="plain PCA of the same vectors",
     ),
+    *_verify_goals(),
 )
 
 

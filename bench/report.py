@@ -14,7 +14,7 @@ from typing import Any
 
 from bench.common import BENCH, ROOT, Run, fmt
 from bench.goals import Outcome, render_table
-from bench.sections import api_load
+from bench.sections import api_load, llm
 
 METHOD = """\
 ## Method
@@ -365,6 +365,8 @@ def write_report(run: Run, outcomes: list[Outcome], out: Path) -> None:
             "",
         ]
     lines += _quality_section(m.get("quality"))
+    lines += _verify_section(m.get("verify"))
+    lines += llm.report_lines(m.get("llm"))
     lines += api_load.report_lines(m.get("api"))
     lines += _onnx_section(m.get("onnx"))
     lines += storage_section(out)
@@ -423,5 +425,24 @@ def _onnx_section(o: dict[str, Any] | None) -> list[str]:
         f"Cosine to the torch vectors: min {o['cosine_min']:.6f}, mean {o['cosine_mean']:.6f}. "
         f"Throughput ratio ONNX/torch {o['speedup']:.2f}. Decision: **{verdict}**. (int8 quantisation was not "
         "tried: the issue reports cosine 0.94 to fp32 for this model, far outside the MRR budget.)",
+        "",
+    ]
+
+
+def _verify_section(v: dict[str, Any] | None) -> list[str]:
+    if not v:
+        return []
+    if "skipped" in v:
+        return ["## Verification of cited claims (SciFact train)", "", v["skipped"], ""]
+    return [
+        "## Verification of cited claims (SciFact train)",
+        "",
+        "`papers eval --claims` on the SciFact train claims: each (claim, cited abstract) pair verified by "
+        "the verification core with its shipped thresholds, beside two baselines computed in the same run "
+        "over the same pairs and embeddings. AUC: the score for evidence (SUPPORT or CONTRADICT) against "
+        "NOT_ENOUGH_INFO. The weights were fitted on these claims (bench/fit_verifier.py); a held-out split "
+        "checks them.",
+        "",
+        v["table"],
         "",
     ]

@@ -108,6 +108,9 @@ def test_every_goal_of_the_current_table() -> None:
         "api_load_errors": "<= 0 requests (p50/p95 recorded)",
         "api_load_papers": "<= 0 papers",
         "map_10000": "<= 3 s",
+        "verify_auc": ">= 0.9 AUC (issue 22)",
+        "verify_auc_gain": ">= 0.03 AUC (issue 22)",
+        "verify_balanced_accuracy": ">= 0.8 share (issue 22)",
     }
     assert {k: g.target_text() for k, g in by_key.items()} == expected
 
@@ -168,7 +171,7 @@ def test_plan_adds_what_a_section_needs_in_registry_order() -> None:
 
 def test_every_goal_metric_is_one_a_section_records() -> None:
     """Goal metrics name a section prefix, so a typo'd key cannot sit in the table as 'not run' forever."""
-    prefixes = {"ingest", "cli", "latency", "ready", "server", "quality", "map", "api"}
+    prefixes = {"ingest", "cli", "latency", "ready", "server", "quality", "map", "api", "verify", "llm"}
     for g in GOALS:
         for key in (g.metric, g.baseline):
             if key:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.common import Config, Run
-from bench.sections import api_load, cli, ingest, latency, library_map, onnx, quality, server
+from bench.sections import api_load, cli, ingest, latency, library_map, llm, onnx, quality, server, verify
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ SECTIONS: dict[str, Section] = {
     "quality": Section(quality.measure),
     "api": Section(api_load.measure),
     "map": Section(library_map.measure),
+    "verify": Section(verify.measure),
+    "llm": Section(llm.measure),
 }
 
 

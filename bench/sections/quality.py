@@ -14,9 +14,11 @@ Chroma — is written fresh every run, so a change to chunking or to BM25 is alw
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,12 +67,13 @@ def _vectors(texts: list[str], model_name: str, embed: Any) -> np.ndarray:
     return vecs
 
 
-def evaluate_set(es: EvalSet) -> dict[str, Any]:
-    """Build a temporary library of the set's corpus and evaluate ours, BM25 alone and dense alone."""
+@contextlib.contextmanager
+def corpus_engine(corpus: Path) -> Iterator[tuple[Any, int, int, float]]:
+    """A temporary library of `corpus` (vectors from the cache), yielded as (Engine, papers, chunks,
+    seconds to write); the verify section builds its SciFact library the same way."""
     from assistant.chunking import chunk_paper
     from assistant.embeddings import embedding_text, get_embedder
     from assistant.engine import Engine
-    from assistant.evaluate import BASELINES, load_questions
     from assistant.ingestion import collect
     from assistant.library import Library
     from assistant.models import IngestReport
@@ -79,7 +82,7 @@ def evaluate_set(es: EvalSet) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
         settings = Settings(_env_file=None, data_dir=Path(tmp))  # type: ignore[call-arg]
-        papers = collect(load_all([es.corpus], settings), IngestReport())
+        papers = collect(load_all([corpus], settings), IngestReport())
         chunked = [(p, chunk_paper(p, settings.chunk_size, settings.chunk_overlap)) for p in papers]
         texts = [embedding_text(p.title, c.text) for p, chunks in chunked for c in chunks]
         embedder = get_embedder(settings)
@@ -94,20 +97,29 @@ def evaluate_set(es: EvalSet) -> dict[str, Any]:
                 offset += len(chunks)
             library.write(items)
         write_s = time.perf_counter() - t0
-        engine = Engine(settings, library=library, embedder=embedder)
+        try:
+            yield Engine(settings, library=library, embedder=embedder), len(papers), len(texts), write_s
+        finally:
+            library.close()
+
+
+def evaluate_set(es: EvalSet) -> dict[str, Any]:
+    """Build a temporary library of the set's corpus and evaluate ours, BM25 alone and dense alone."""
+    from assistant.evaluate import BASELINES, load_questions
+
+    with corpus_engine(es.corpus) as (engine, n_papers, n_chunks, write_s):
         questions = load_questions(es.questions)
         t0 = time.perf_counter()
         report = engine.evaluate(questions, 10, BASELINES)
         eval_s = time.perf_counter() - t0
-        library.close()
     systems = {"ours": report, **report.baselines}
     kinds = _kinds(es.questions)
     return {
         "by_kind": {name: by_kind(rep.results, kinds) for name, rep in systems.items()},
         "noise_ndcg": {name: noise(report.results, rep.results) for name, rep in report.baselines.items()},
         "label": es.label,
-        "papers": len(papers),
-        "chunks": len(texts),
+        "papers": n_papers,
+        "chunks": n_chunks,
         "questions": report.n_in_library,
         "write_s": round(write_s, 1),
         "eval_s": round(eval_s, 1),

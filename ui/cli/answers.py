@@ -74,6 +74,18 @@ def _print_sources(answer: Any) -> None:
     for c in answer.citations:
         year = f" ({c.year})" if c.year else ""
         typer.echo(f"[{c.n}] {c.title}{year} — {c.id}")
+    _print_checks(answer.sentences)
+
+
+def _print_checks(checks: Any) -> None:
+    """Each cited sentence's verdict, as the verification core gave it (the same in every face)."""
+    if not checks:
+        return
+    typer.echo("\nChecked against the cited passages:")
+    for c in checks:
+        cites = "".join(f"[{n}]" for n in c.cites)
+        left = "" if c.shown else ", left out"
+        typer.echo(f"- {c.verdict.replace('_', ' ')} {cites} ({c.score:.2f}, {c.judge}{left}): {_snippet(c.text, 100)}")
 
 
 def _stream_answer(items: Any) -> Any:
