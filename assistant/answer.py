@@ -36,9 +36,9 @@ from assistant.citations import (
     section_of,
     strip_markers,
 )
-from assistant.errors import LLMError, LLMTruncated
+from assistant.errors import LLMTruncated
 from assistant.extract import ScoredSentence, is_contrasting, rank_sentences, sentences_of_hits
-from assistant.fallback import LLMSource, no_llm, resolve_llm
+from assistant.fallback import LLMSource, no_llm, resolve_llm, stream_or_extractive
 from assistant.llm import ChatModel
 from assistant.models import Answer, Citation, PaperHit, SentenceCheck
 from assistant.pages import page_of
@@ -131,10 +131,12 @@ class Answerer:
             notes = [f"Not answered: {reason}."]
             yield Answer(answer=NOT_COVERED, mode=mode, abstained=True, notes=notes, **base)  # type: ignore[arg-type]
             return
-        if llm is None:
-            yield from self._extractive(question, result, base, setup_error)
-            return
-        yield from self._with_llm(llm, question, result, turns, base)
+        yield from stream_or_extractive(
+            llm,
+            setup_error,
+            lambda model: self._with_llm(model, question, result, turns, base),
+            lambda why: self._extractive(question, result, base, why),
+        )
 
     # -- LLM mode ---------------------------------------------------------------------------------
     def messages(self, question: str, sources: Sequence[Source], history: Sequence[Turn]) -> list[dict[str, str]]:
@@ -188,27 +190,19 @@ class Answerer:
                     piece, shown = _extend(shown, checked)
                     if piece:
                         yield piece
-        except LLMTruncated as exc:
+        except LLMTruncated as exc:  # other LLM failures take the one fallback path (the caller's)
             raw, cut_reason = max(raw, exc.partial or "", key=len), str(exc)
-        except LLMError as exc:
-            yield from self._extractive(question, result, base, str(exc))
-            return
         text = clean_reply(cut_to_complete(raw) if cut_reason else raw)
         if text.startswith(SENTINEL) or (_NO_ANSWER.search(text) and not cited_numbers(text)):
             yield Answer(answer=NOT_COVERED, mode="llm", abstained=True, **base)
             return
-        try:
-            verified = verifier.reply(text, sources)
-            rejected = verified.rejection(self.settings)
-            if rejected:
-                raise UnsupportedReply(rejected)
-        except LLMError as exc:  # the judge's model failing, or the reply rejected: one fallback path
-            yield from self._extractive(question, result, base, str(exc))
-            return
+        verified = verifier.reply(text, sources)
+        rejected = verified.rejection(self.settings)
+        if rejected:
+            raise UnsupportedReply(rejected)
         if not verified.cited:
             # An answer that points to no source cannot be checked against the library.
-            yield from self._extractive(question, result, base, cut_reason or "LLM reply cited no source")
-            return
+            raise UnsupportedReply(cut_reason or "LLM reply cited no source")
         final = verified.text
         piece, shown = _extend(shown, final)
         if piece:

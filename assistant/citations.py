@@ -123,6 +123,18 @@ def _expand(spec: str) -> list[int]:
     return nums
 
 
+def cited_pieces(text: str) -> list[tuple[str, list[int]]]:
+    """The text before each citation marker (since the one before it) and the marker's source numbers:
+    "[1-3]" is 1, 2 and 3. Code and maths are no citations (`protect_spans`), and come back as written."""
+    p = protect_spans(text)
+    out: list[tuple[str, list[int]]] = []
+    last = 0
+    for m in _MARKER.finditer(p.text):
+        out.append((p.restore(p.text[last : m.start()]), _expand(m.group(1))))
+        last = m.end()
+    return out
+
+
 def cited_numbers(text: str) -> list[int]:
     """Source numbers cited in `text`, in order of first appearance."""
     seen: dict[int, None] = {}

@@ -75,12 +75,21 @@ def style(name: str) -> Callable[[Responder], Responder]:
 
 
 def default_responder(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
-    """Cites the first source in the prompt, so an unscripted call still looks like an answer."""
+    """Restates the first source's first sentence and cites it, so an unscripted call still looks like
+    an answer, one its source bears out (the verification core checks what a citation claims)."""
+    return first_source_sentence(messages) or "OK."
+
+
+def first_source_sentence(messages: list[dict[str, Any]]) -> str:
+    """"<the first source's first sentence> [n]." for a prompt with sources, else ""."""
+    from assistant.text import split_sentences
+
     prompt = "\n".join(str(m.get("content", "")) for m in messages)
-    found = re.findall(r"<source n=(\d+)", prompt)
-    if found:
-        return f"The first source addresses this question [{found[0]}]."
-    return "OK."
+    found = re.search(r"<source n=(\d+)[^>]*>\n(.*?)\n</source>", prompt, re.DOTALL)
+    if not found:
+        return ""
+    first = split_sentences(found.group(2))
+    return f"{first[0].rstrip('.')} [{found.group(1)}]." if first else ""
 
 
 def hashed_embedding(text: str, dim: int) -> list[float]:
@@ -613,8 +622,8 @@ def _json_think(messages: list[dict[str, Any]], body: dict[str, Any]) -> str:
 
 # Each style is one way a real server ends or fails a reply; what the user should see is asserted in
 # tests/test_llm_transport.py. Prose requests get a reply citing the first source in the prompt.
-LENGTH_CUT = "PIG places Gaussian functions with learnable positions on the domain [1]. It also reports that t"
-CITED_CLOSE = "PIG places Gaussian functions with learnable positions on the domain [1]. They adapt in training [1]."
+LENGTH_CUT = f"{PIG_CLAIM} [1]. It also reports that t"
+CITED_CLOSE = f"{PIG_CLAIM} [1]. Their means and variances are trained along with a lightweight neural network [1]."
 ERR_200 = {"error": {"message": "Upstream provider overloaded, retry later (request id 42)", "code": 502}}
 OLLAMA_404 = {"error": 'model "llama3" not found, try pulling it first'}
 OPENAI_401 = {

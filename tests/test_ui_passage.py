@@ -171,6 +171,11 @@ def test_cited_pieces_and_marks() -> None:
         "Banded attention limits each expert's window",
     ]
     assert cited_pieces(answer, 2) == ["Experts share one encoder", "Banded attention limits each expert's window"]
+    # One marker grammar everywhere: a range cites every number in it, and maths cites nothing.
+    ranged = "Both learn meshes [1-3]. Values lie in $[2, 4]$ here [1]."
+    assert cited_pieces(ranged, 2) == ["Both learn meshes"]
+    assert cited_pieces(ranged, 4) == []
+    assert cited_pieces(ranged, 1) == ["Both learn meshes", "Values lie in $[2, 4]$ here"]
     abstract = "Routing keeps recall at a fraction of the cost. It is cheap. Nothing else here is quoted at all."
     assert marked_sentences(abstract, cited_pieces(answer, 1)) == [
         ("Routing keeps recall at a fraction of the cost.", True),

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 from pathlib import Path
 
 import streamlit as st
 
+from assistant import citations
 from assistant.errors import PapersError, PdfViewError
 from assistant.models import Citation, Paper
 from assistant.pages import fold
@@ -29,18 +29,14 @@ from ingest.pdf_layout import pdf_path
 from ingest.pdf_pages import PageView, find_page, page_view
 from ui import render, state
 
-_MARKERS = re.compile(r"\[\s*(\d+(?:\s*[,\u2013-]\s*\d+)*)\s*\]")
 MIN_QUOTE = 20  # folded characters: shorter pieces ("Yes", "It does") would mark sentences by accident
 
 
 def cited_pieces(answer: str, n: int) -> list[str]:
-    """The pieces of an answer that cite source `n` (the text before each of its [n] markers)."""
+    """The pieces of an answer that cite source `n` (the text before each of its [n] markers, read by
+    the one marker parser: "[1-3]" cites 2 too)."""
     out: list[str] = []
-    last = 0
-    for m in _MARKERS.finditer(answer):
-        nums = {int(x) for x in re.findall(r"\d+", m.group(1))}
-        piece = answer[last : m.start()]
-        last = m.end()
+    for piece, nums in citations.cited_pieces(answer):
         if n in nums:
             # Only the piece's own line and sentence: a bullet or an earlier sentence is not this claim.
             line = piece.rsplit("\n", 1)[-1].lstrip(" -*\u2022")

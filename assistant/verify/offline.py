@@ -45,10 +45,10 @@ WEIGHTS = {"cos_best": 2.51, "lex_best": 2.47, "lex_all": 3.5}
 INTERCEPT = -4.11
 MAX_SENTENCES = 80  # a passage is a chunk (about 500 tokens); a longer text is read up to here
 
-# A sentence with none of these is not in the papers' language (an answer in French over English
-# papers): its words cannot be compared with the passage's, nor its meaning by an English embedder
-# (cross-lingual cosines measured 0.2-0.5 for true and false sentences alike).
-_ENGLISH = frozenset("the of and is are to in with that this by for from on as which its was were be".split())
+# A sentence confidently in another language (an answer in French over English papers, told by the
+# language identifier the question rewrite uses) cannot be compared word for word with the passage,
+# nor by meaning with an English embedder (cross-lingual cosines measured 0.2-0.5 for true and false
+# sentences alike).
 OTHER_LANGUAGE = "written in another language than its passage: the offline judge cannot compare them"
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?(?:\s?%)?")
 _NEGATION = re.compile(
@@ -111,8 +111,9 @@ def passage_sentences(text: str) -> list[str]:
 
 
 def reads_english(text: str) -> bool:
-    words = {w.lower() for w in re.findall(r"[^\W\d_]+", text)}
-    return len(words) < 4 or bool(words & _ENGLISH)
+    from assistant.chat import is_english  # py3langid, loaded on first use
+
+    return is_english(text)
 
 
 def numbers_of(text: str) -> set[str]:
