@@ -15,11 +15,11 @@ ever passes unsafe_allow_html (the citation view's page image and marked abstrac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import streamlit as st
 
-from assistant.models import Citation, Paper
+from assistant.models import Citation, Paper, SentenceCheck
 from assistant.text import md_escape, safe_url
 
 _SPACE = re.compile(r"\s+")
@@ -160,3 +160,18 @@ def download_buttons(files: list[tuple[str, str, str, str, str]]) -> None:
         col.download_button(
             label, data=data, file_name=name, mime=mime, icon=":material/download:", on_click="ignore", key=key
         )
+
+
+def checked_sentences(checks: Sequence[SentenceCheck]) -> None:
+    """The verification core's verdict for each cited sentence, with the quote that bears it out."""
+    if not checks:
+        return
+    shown = sum(c.shown for c in checks)
+    with st.expander(f"Checked sentences ({shown} shown of {len(checks)})", icon=":material/fact_check:"):
+        for c in checks:
+            cites = "".join(f"[{n}]" for n in c.cites)
+            left = "" if c.shown else ", left out"
+            verdict = c.verdict.replace("_", " ")
+            st.markdown(f"**{verdict}** {cites} ({c.score:.2f}, {c.judge}{left}): {md_escape(c.text)}")
+            if c.quote:
+                plain(c.quote)

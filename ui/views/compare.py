@@ -21,7 +21,9 @@ def table(c: Comparison) -> pd.DataFrame:
     for n, p in enumerate(c.papers, start=1):
         row: dict[str, Any] = {"#": n, "paper": p.title}
         for a in c.aspects:
-            row[a] = p.cells[a].text or NOT_STATED
+            cell = p.cells[a]
+            partly = " (partly supported)" if cell.verdict == "partly_supported" else ""
+            row[a] = (cell.text + partly) if cell.text else NOT_STATED
         rows.append(row)
     return pd.DataFrame(rows, columns=["#", "paper", *c.aspects])
 
@@ -34,6 +36,8 @@ def show(c: Comparison, papers: dict[str, Paper]) -> None:
             f"The LLM failed ({render.md_escape(c.fallback_reason)}); this is the offline extractive table.",
             icon=":material/warning:",
         )
+    for note in c.notes:  # the verification core's: cells shown as their quote, a synthesis not used
+        st.info(render.md_escape(note), icon=":material/fact_check:")
     for n, p in enumerate(c.papers, start=1):
         if p.fallback_reason:
             st.info(
@@ -52,7 +56,10 @@ def show(c: Comparison, papers: dict[str, Paper]) -> None:
             **{a: st.column_config.TextColumn(a.capitalize(), width="medium") for a in c.aspects},
         },
     )
-    st.caption("Every cell is supported by a verbatim quote from its paper — open a paper below to read them.")
+    st.caption(
+        "Every cell is backed by a verbatim quote from its paper, and the cell's text was checked against "
+        "it — open a paper below to read them."
+    )
     for n, p in enumerate(c.papers, start=1):
         with st.expander(f"[{n}] {render.label(p.title, 110)} — quotes", icon=":material/format_quote:"):
             paper = papers.get(p.id)

@@ -22,11 +22,14 @@ def show(s: Summary) -> None:
             f"The LLM failed ({render.md_escape(s.fallback_reason)}); this is the offline extractive summary.",
             icon=":material/warning:",
         )
+    for note in s.notes:  # the verification core's: sentences left out, parts kept offline
+        st.caption(render.md_escape(note))
     render.model_markdown(s.overview, urls)
     for sec in s.sections:
         st.subheader(render.md_escape(sec.heading), anchor=False)
         for paragraph in sec.paragraphs:
             render.model_markdown(paragraph, urls)
+    render.checked_sentences(s.sentences)
     st.subheader("References", anchor=False)
     for r in s.references:
         line = f"{r.n}\\. **{render.md_escape(r.title)}**"
