@@ -28,6 +28,8 @@ from typing import Any
 
 import pytest
 
+from assistant.text import split_sentences
+
 MODEL = "test-model"
 
 
@@ -82,8 +84,6 @@ def default_responder(messages: list[dict[str, Any]], body: dict[str, Any]) -> s
 
 def first_source_sentence(messages: list[dict[str, Any]]) -> str:
     """"<the first source's first sentence> [n]." for a prompt with sources, else ""."""
-    from assistant.text import split_sentences
-
     prompt = "\n".join(str(m.get("content", "")) for m in messages)
     found = re.search(r"<source n=(\d+)[^>]*>\n(.*?)\n</source>", prompt, re.DOTALL)
     if not found:
@@ -532,8 +532,9 @@ def asked_aspects(messages: list[dict[str, Any]]) -> list[str]:
     return re.findall(r'^- "([^"]+)":', prompt, re.MULTILINE)
 
 
-def cell_text(aspect: str) -> str:
-    return f"What the paper says on its {aspect}."
+def cell_text(sentence: str) -> str:
+    """A well-behaved model's cell text for the sentence it quotes: its gist (here, its first ten words)."""
+    return " ".join(sentence.split()[:10])
 
 
 def structured_payload(messages: list[dict[str, Any]], quote: Callable[[str], str] = lambda s: s) -> dict[str, Any]:
@@ -548,15 +549,22 @@ def structured_payload(messages: list[dict[str, Any]], quote: Callable[[str], st
         }
     sentences = paper_sentences(messages) or ["The paper states nothing quotable in this prompt."]
     cells = {
-        a: {"text": cell_text(a), "quote": quote(sentences[i % len(sentences)])}
+        a: {"text": cell_text(sentences[i % len(sentences)]), "quote": quote(sentences[i % len(sentences)])}
         for i, a in enumerate(asked_aspects(messages))
     }
     return {"cells": cells}
 
 
 def cited_prose(messages: list[dict[str, Any]]) -> str:
-    numbers = source_numbers(messages)[:3] or [1]
-    return " ".join(f"This paper reports findings on this topic [{n}]." for n in numbers)
+    """Prose a well-behaved model writes: for each of the first three sources, what it says (its first
+    sentence, or a comparison row's first cell), cited."""
+    prompt = "\n".join(str(m.get("content", "")) for m in messages)
+    out = []
+    for n, body in re.findall(r"<source n=(\d+)[^>]*>\n(.*?)\n</source>", prompt, re.DOTALL)[:3]:
+        first = re.sub(r"^[\w ]{1,40}: ", "", body.strip().splitlines()[0]) if body.strip() else ""
+        sentence = (split_sentences(first) or [first])[0].rstrip(".")
+        out.append(f"{sentence} [{n}].")
+    return " ".join(out) or "This paper reports findings on this topic [1]."
 
 
 def json_style(name: str, dress: Callable[[dict[str, Any]], str], quote: Callable[[str], str] = lambda s: s) -> None:

@@ -22,7 +22,7 @@ PIG = "t:4c709caec8fa"
 
 def test_compare_pde_query_json(seed_library: Library) -> None:
     data = papers_json("compare", "--query", "neural solvers for partial differential equations", "--format", "json")
-    assert set(data) == {"aspects", "papers", "synthesis", "mode", "fallback_reason"}
+    assert set(data) == {"aspects", "papers", "synthesis", "mode", "fallback_reason", "sentences", "notes"}
     assert data["mode"] == "extractive" and data["fallback_reason"] is None
     assert data["aspects"] == ["problem", "method", "data", "results", "limitations"]
     titles = {p["id"]: p["title"] for p in data["papers"]}
@@ -37,7 +37,9 @@ def test_compare_pde_query_json(seed_library: Library) -> None:
         assert set(p) == {"id", "title", "cells", "fallback_reason"} and set(p["cells"]) == set(data["aspects"])
         assert p["fallback_reason"] is None
         for cell in p["cells"].values():
-            assert set(cell) == {"text", "quote"}
+            assert set(cell) == {"text", "quote", "verdict", "score", "judge"}
+            if cell["text"]:  # offline cells are the papers' own sentences: supported by construction
+                assert (cell["verdict"], cell["judge"]) == ("supported", "verbatim")
             if cell["quote"] is not None:
                 quotes += 1
                 assert cell["quote"] in abstracts[p["id"]], cell["quote"]
@@ -70,7 +72,7 @@ def test_summarize_json_markdown_and_bibtex(seed_library: Library, tmp_path: Pat
         "--bib",
         str(bib),
     )
-    assert set(data) == {"title", "overview", "sections", "references", "mode", "fallback_reason"}
+    assert set(data) == {"title", "overview", "sections", "references", "mode", "fallback_reason", "sentences", "notes"}
     assert data["mode"] == "extractive" and data["fallback_reason"] is None
     assert len(data["sections"]) >= 2
     refs = {r["n"]: r for r in data["references"]}
@@ -87,9 +89,10 @@ def test_summarize_json_markdown_and_bibtex(seed_library: Library, tmp_path: Pat
     headings = [(t.tag, tokens[i + 1].content) for i, t in enumerate(tokens) if t.type == "heading_open"]
     assert headings[0][0] == "h1"
     assert [h for tag, h in headings if tag == "h2"] == [md_escape(s["heading"]) for s in data["sections"]] + [
-        "References"
+        "References", "Checked sentences"
     ]
-    assert sum(t.type == "list_item_open" for t in tokens) == len(refs)
+    # A numbered item per reference, a bullet per checked sentence (its verdict, score, judge, quote).
+    assert sum(t.type == "list_item_open" for t in tokens) == len(refs) + len(data["sentences"])
 
     parsed = bibtexparser.parse_string(bib.read_text(encoding="utf-8"))
     assert not parsed.failed_blocks

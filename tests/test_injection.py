@@ -287,9 +287,18 @@ def test_llm_payloads_never_reach_the_cli(
     else:
         assert ask["mode"] == "llm" and ask["citations"] and "Soft grippers pick ripe tomatoes" in ask["answer"]
         compared = json.loads(runs["compare --format json"].stdout)
-        assert compared["synthesis"] and any(c["text"] for p in compared["papers"] for c in p["cells"].values())
+        assert any(c["text"] for p in compared["papers"] for c in p["cells"].values())
+        # The cells' text is the payload prose, which their quotes do not bear out: the quotes are shown.
+        assert any("not borne out by its own quote" in n for n in compared["notes"]), compared["notes"]
+        # A synthesis sentence is kept only where the papers bear it out; a rejected one says so.
+        assert compared["synthesis"] or any("synthesis was not used" in n for n in compared["notes"])
         summary = json.loads(runs["summarize --format json"].stdout)
-        assert "Tomato harvesting" in summary["title"] and "Soft grippers pick ripe tomatoes" in summary["overview"]
+        assert "Tomato harvesting" in summary["title"]
+        # The overview is the model's checked sentence, or its offline text where the payload prose
+        # around it was not borne out (and the summary says so).
+        assert "Soft grippers pick ripe tomatoes" in summary["overview"] or any(
+            "overview" in n for n in summary["notes"]
+        ), summary
     delimited = _check_prompts_delimit_sources(llm_server, INJECTING)
     kind = "instruction-following" if instruction_following else "cited"
     blocked(len(PAYLOADS) * len(runs), f"LLM {kind}: {len(PAYLOADS)} payloads x {len(runs)} outputs")

