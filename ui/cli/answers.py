@@ -198,8 +198,6 @@ def eval_cmd(
 ) -> None:
     """Retrieval (hit@1, Recall@k, MRR@10, nDCG@10) and abstention metrics on a question set, or, with
     --claims, the verification core on labelled claims beside same-run cosine baselines."""
-    import json
-
     from assistant.evaluate import load_questions, parse_baselines
 
     if claims is not None:
@@ -212,9 +210,7 @@ def eval_cmd(
     questions = load_questions(file)
     report = engine().evaluate(questions, k, names)
     if rankings is not None:
-        with rankings.open("w", encoding="utf-8") as fh:
-            for r in report.results:
-                fh.write(json.dumps(r.public(), ensure_ascii=False) + "\n")
+        _write_jsonl(rankings, [r.public() for r in report.results])
     if as_json:
         print_json(report.public())
         return
@@ -223,16 +219,20 @@ def eval_cmd(
         typer.echo(f"warning: relevant item not in the library: {u}", err=True)
 
 
-def _eval_claims(path: Path, verdicts: Path | None, as_json: bool) -> None:
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     import json
 
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _eval_claims(path: Path, verdicts: Path | None, as_json: bool) -> None:
     from assistant.verify.claims import load_claims
 
     report = engine().verify_claims(load_claims(path))
     if verdicts is not None:
-        with verdicts.open("w", encoding="utf-8") as fh:
-            for pair in report.pairs:
-                fh.write(json.dumps(pair.public(), ensure_ascii=False) + "\n")
+        _write_jsonl(verdicts, [pair.public() for pair in report.pairs])
     if as_json:
         print_json(report.metrics())
         return
