@@ -122,6 +122,9 @@ class LLMServer:
     def __init__(self, embed_dim: int = 64) -> None:
         self.embed_dim = embed_dim
         self.model = MODEL
+        # The context size /v1/models reports, as vLLM does (`max_model_len`); None: none, as
+        # llama-cpp-python and OpenAI report none.
+        self.context: int | None = None
         self.replies: deque[str | Reply | Responder] = deque()
         self.responder: Responder = default_responder
         self.embedding_faults: deque[Reply] = deque()
@@ -239,7 +242,10 @@ class LLMServer:
             def do_GET(self) -> None:  # noqa: N802
                 server._record("GET", self.path, None, dict(self.headers))
                 if self.path.rstrip("/").endswith("/models"):
-                    self._json(200, {"object": "list", "data": [{"id": server.model, "object": "model"}]})
+                    entry: dict[str, Any] = {"id": server.model, "object": "model"}
+                    if server.context:
+                        entry["max_model_len"] = server.context
+                    self._json(200, {"object": "list", "data": [entry]})
                 else:
                     self._json(404, {"error": {"message": "not found"}})
 

@@ -225,3 +225,22 @@ def test_ask_json_notes_the_sources_left_out(
     (note,) = data["notes"]
     assert note.startswith(f"{5 - len(sent)} of 5 sources") and "PAPERS_LLM_CONTEXT_TOKENS=2048" in note
     assert data["mode"] == "llm" and data["citations"][0]["id"] == PIG
+
+
+def test_the_servers_reported_context_size_is_used_over_the_setting(
+    llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch, seed_library: Library
+) -> None:
+    """vLLM reports `max_model_len` on /v1/models: the prompt is fitted to the server's real context,
+    not to PAPERS_LLM_CONTEXT_TOKENS (here far larger than the model's)."""
+    llm_server.configure_env(monkeypatch)
+    monkeypatch.setenv("PAPERS_TOP_K", "5")
+    monkeypatch.setenv("PAPERS_RELEVANCE_BAR", "0")
+    monkeypatch.setenv("PAPERS_LLM_CONTEXT_TOKENS", "128000")
+    llm_server.context = 2048
+    get_settings.cache_clear()
+    data = ask_json()
+    body = llm_server.chat_requests[-1]
+    sent = re.findall(r"<source n=(\d+)", "\n".join(m["content"] for m in body["messages"]))
+    assert 1 <= len(sent) < 5, sent
+    assert any("the server's context of 2048 tokens" in n for n in data["notes"]), data["notes"]
+    assert any(r["path"].endswith("/models") for r in llm_server.requests if r["method"] == "GET")

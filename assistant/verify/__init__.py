@@ -34,8 +34,8 @@ from assistant.llm import ChatModel
 from assistant.models import SentenceCheck
 from assistant.settings import Settings
 from assistant.text import normalize_space
-from assistant.verify.llm_judge import llm_judge
-from assistant.verify.offline import Claim, DocFreq, OfflineJudge, Passage
+from assistant.verify.llm_judge import LLMJudge
+from assistant.verify.offline import Claim, DocFreq, Judge, OfflineJudge, Passage
 from assistant.verify.policy import MARK, UnsupportedReply, degenerate, left_out_note, marked, rejection, shown
 
 __all__ = [
@@ -104,13 +104,13 @@ class Verifier:
     ) -> None:
         self.settings = settings
         self.offline = OfflineJudge(settings, embedder, doc_freq)
-        self.llm = llm if settings.verify_llm_judge else None
+        self.judge: Judge = (
+            LLMJudge(llm, self.offline, settings) if llm is not None and settings.verify_llm_judge else self.offline
+        )
 
     def check(self, claims: Sequence[Claim], *, use_llm: bool = True) -> list[SentenceCheck]:
-        checks = self.offline.check_all(claims)
-        if self.llm is not None and use_llm and claims:
-            checks = llm_judge(self.llm, claims, checks, self.settings)
-        return checks
+        """Each claim's check: the LLM judge's when a model is given (and `use_llm`), else the offline one."""
+        return (self.judge if use_llm else self.offline).check_all(claims)
 
     # -- model text ---------------------------------------------------------------------------------
     def _decider(

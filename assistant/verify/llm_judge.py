@@ -24,7 +24,7 @@ from assistant.llm import ChatModel
 from assistant.models import Paper, SentenceCheck, Verdict
 from assistant.settings import Settings
 from assistant.structured import ask_structured
-from assistant.verify.offline import OTHER_LANGUAGE, Claim
+from assistant.verify.offline import OTHER_LANGUAGE, Claim, OfflineJudge
 
 BATCH = 16  # sentences per request: an answer's worth, and a prompt a small context still holds
 PASSAGE_CHARS = 700  # of the cited passage shown beside the quote
@@ -87,6 +87,22 @@ def _messages(claims: Sequence[Claim], checks: Sequence[SentenceCheck]) -> list[
         blocks.append(f"Sentence {i}: {claim.text}\n{format_sources([shown])}")
     user = f"{UNTRUSTED_NOTE}\n\n" + "\n\n".join(blocks) + "\n\nReply with the JSON object only."
     return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
+
+
+class LLMJudge:
+    """The LLM judge behind the judges' one interface (`check_all`): the offline verdicts first (its
+    evidence and its fallback), then the model's where its reply gives one."""
+
+    name = "llm"
+
+    def __init__(self, llm: ChatModel, offline: OfflineJudge, settings: Settings) -> None:
+        self.llm = llm
+        self.offline = offline
+        self.settings = settings
+
+    def check_all(self, claims: Sequence[Claim]) -> list[SentenceCheck]:
+        checks = self.offline.check_all(claims)
+        return llm_judge(self.llm, claims, checks, self.settings) if claims else checks
 
 
 def llm_judge(

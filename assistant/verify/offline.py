@@ -26,6 +26,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -36,6 +37,16 @@ from assistant.models import SentenceCheck, Verdict
 from assistant.reply import PLACEHOLDER, protect_spans
 from assistant.settings import Settings
 from assistant.text import normalize_space, split_sentences
+
+
+class Judge(Protocol):
+    """What both judges offer: claims in, one check per claim out (assistant/verify/llm_judge.py's
+    `LLMJudge` and `OfflineJudge`)."""
+
+    name: str
+
+    def check_all(self, claims: Sequence[Claim]) -> list[SentenceCheck]: ...
+
 
 DocFreq = Callable[[Sequence[str]], tuple[int, dict[str, int]]]
 """The library's chunk count and each term's chunk frequency (`Library.term_doc_freq`)."""
