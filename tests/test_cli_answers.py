@@ -11,7 +11,7 @@ import pytest
 
 from assistant.library import Library
 from tests.llm_server import LLMServer, Reply
-from tests.support import invoke, papers_json
+from tests.support import invoke, papers, papers_json
 
 PIG = "t:4c709caec8fa"
 PIG_Q = "How can Gaussian functions with learnable positions replace a fixed mesh in physics-informed learning?"
@@ -92,3 +92,10 @@ def test_chat_repl_with_piped_input(cli: Any) -> None:
     assert "ignored" not in out, "/quit ends the session"
     eof = cli("chat", input="")
     assert eof.exit_code == 0 and eof.output == ""
+
+
+def test_ask_text_says_how_its_sentences_were_checked(seed_library: Library) -> None:
+    done = papers("ask", PIG_Q)
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("Checked: all ") and "their papers' own words (supported)" in last, done.stdout

@@ -81,6 +81,9 @@ def _print_checks(checks: Any) -> None:
     """Each cited sentence's verdict, as the verification core gave it (the same in every face)."""
     if not checks:
         return
+    if all(c.judge == "verbatim" for c in checks):
+        typer.echo(f"\nChecked: all {len(checks)} cited sentences are their papers' own words (supported).")
+        return
     typer.echo("\nChecked against the cited passages:")
     for c in checks:
         cites = "".join(f"[{n}]" for n in c.cites)
