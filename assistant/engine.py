@@ -5,7 +5,7 @@ The engine owns the settings and builds the library, the embedder, the retriever
 lazily, once each, so `papers list` never loads the model and an unchanged re-ingest never opens
 Chroma. Features live in their own modules; the engine only wires its parts into them, and every
 feature that may use the LLM gets `self.chat_model` (an `LLMSource`) so the set-up error is cached
-here and the "LLM, else extractive with a reason" policy stays in assistant/fallback.py.
+here and the "LLM, else extractive with a reason" policy stays in assistant/llm/fallback.py.
 
 Thread-safe: construction of each part is guarded; calls only read shared state (the library guards
 its own writes).
@@ -22,22 +22,22 @@ from assistant.errors import LLMError, PapersError
 from assistant.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from assistant.answer import Answerer
-    from assistant.chat import Conversation, Turn
-    from assistant.embeddings import Embedder
-    from assistant.evaluate import EvalQuestion, EvalReport
-    from assistant.graph import CitationGraph
-    from assistant.ingestion import Progress
-    from assistant.library import Library
-    from assistant.library_map import LibraryMap
-    from assistant.llm import ChatModel, LLMStatus
-    from assistant.models import Answer, Comparison, IngestReport, LoadError, Paper, Summary
-    from assistant.page_layout import LayoutReport
-    from assistant.related import RelatedPaper
-    from assistant.retrieve import Filters, Retriever, SearchResult
-    from assistant.store.registry import ServerClaim
-    from assistant.transfer import ExportReport, ImportReport
-    from assistant.verify.claims import ClaimsReport, LabelledClaim
+    from assistant.answers.answer import Answerer
+    from assistant.answers.chat import Conversation
+    from assistant.answers.verify.claims import ClaimsReport, LabelledClaim
+    from assistant.field.graph import CitationGraph
+    from assistant.field.library_map import LibraryMap
+    from assistant.field.related import RelatedPaper
+    from assistant.index.embeddings import Embedder
+    from assistant.library.ingestion import Progress
+    from assistant.library.library import Library
+    from assistant.library.page_layout import LayoutReport
+    from assistant.library.store.registry import ServerClaim
+    from assistant.library.transfer import ExportReport, ImportReport
+    from assistant.llm.client import ChatModel, LLMStatus
+    from assistant.models import Answer, Comparison, IngestReport, LoadError, Paper, Summary, Turn
+    from assistant.retrieval.evaluate import EvalQuestion, EvalReport
+    from assistant.retrieval.retrieve import Filters, Retriever, SearchResult
 
 
 class Engine:
@@ -87,7 +87,7 @@ class Engine:
             return self._parent.library
         with self._lock:
             if self._library is None:
-                from assistant.library import Library
+                from assistant.library.library import Library
 
                 self._library = Library(self.settings, check_model=self._check_model)
             return self._library
@@ -98,7 +98,7 @@ class Engine:
             return self._parent.embedder
         with self._lock:
             if self._embedder is None:
-                from assistant.embeddings import get_embedder
+                from assistant.index.embeddings import get_embedder
 
                 self._embedder = get_embedder(self.settings)
             return self._embedder
@@ -114,7 +114,7 @@ class Engine:
     def retriever(self) -> Retriever:
         with self._lock:
             if self._retriever is None:
-                from assistant.retrieve import Retriever
+                from assistant.retrieval.retrieve import Retriever
 
                 self._retriever = Retriever(self.library, self.embedder, self.settings)
             return self._retriever
@@ -123,7 +123,7 @@ class Engine:
     def answerer(self) -> Answerer:
         with self._lock:
             if self._answerer is None:
-                from assistant.answer import Answerer
+                from assistant.answers.answer import Answerer
 
                 self._answerer = Answerer(self.settings, self.retriever, self.chat_model)
             return self._answerer
@@ -141,7 +141,7 @@ class Engine:
             if self._llm is None and self.settings.llm_enabled:
                 if self._llm_error:
                     raise LLMError(self._llm_error)
-                from assistant.llm import build_llm
+                from assistant.llm.client import build_llm
 
                 try:
                     self._llm = build_llm(self.settings)
@@ -152,7 +152,7 @@ class Engine:
 
     def llm_status(self, probe: bool = True) -> LLMStatus:
         """offline / configured / reachable / unreachable (one HTTP probe when `probe`)."""
-        from assistant.llm import llm_status
+        from assistant.llm.client import llm_status
 
         return llm_status(self.settings, probe=probe)
 
@@ -170,18 +170,18 @@ class Engine:
     def stream(
         self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None
     ) -> Iterator[str | Answer]:
-        """Answer text as it is produced, then the authoritative `Answer` (see assistant/answer.py)."""
+        """Answer text as it is produced, then the authoritative `Answer` (see assistant/answers/answer.py)."""
         return self.answerer.stream(question, history, filters)
 
     def conversation(self) -> Conversation:
-        from assistant.chat import Conversation
+        from assistant.answers.chat import Conversation
 
         return Conversation(self)
 
     def evaluate(self, questions: Sequence[EvalQuestion], k: int, baselines: Sequence[str] = ()) -> EvalReport:
         """Retrieval metrics of labelled questions against this library; with `baselines` ("bm25",
         "dense"), the same questions ranked by that component alone, in this run (`report.baselines`)."""
-        from assistant.evaluate import component_search, evaluate
+        from assistant.retrieval.evaluate import component_search, evaluate
 
         papers = [(p.id, p.title) for p in self.library.papers()]
         report = evaluate(questions, lambda q, depth: self.search(q, depth), self.abstains, papers, k)
@@ -192,8 +192,8 @@ class Engine:
 
     def verify_claims(self, claims: Sequence[LabelledClaim]) -> ClaimsReport:
         """The verification core on labelled (claim, cited paper) pairs from this library (`papers eval
-        --claims`), with the same-run cosine baselines (assistant/verify/claims.py)."""
-        from assistant.verify.claims import evaluate_claims
+        --claims`), with the same-run cosine baselines (assistant/answers/verify/claims.py)."""
+        from assistant.answers.verify.claims import evaluate_claims
 
         papers = {p.id: p for p in self.library.papers()}
         verifier = self.answerer.verifier(self.chat_model())
@@ -236,34 +236,34 @@ class Engine:
     # -- related papers and the citation graph ---------------------------------------------------
     def citation_graph(self) -> CitationGraph:
         """Which papers cite which (by DOI, arXiv id, title + year) and the works cited but missing
-        (assistant/graph.py); built once per library content."""
-        from assistant.graph import library_graph
+        (assistant/field/graph.py); built once per library content."""
+        from assistant.field.graph import library_graph
 
         return library_graph(self.library)
 
     def related(self, paper_id: str, k: int = 5) -> list[RelatedPaper]:
-        """The `k` papers nearest `paper_id` by text and citations, each with its reasons (assistant/related.py)."""
-        from assistant.related import related_in
+        """The `k` papers nearest `paper_id` by text and citations, each with its reasons (field/related.py)."""
+        from assistant.field.related import related_in
 
         return related_in(self.library, self.citation_graph(), paper_id, k)
 
     def paper_map(self) -> LibraryMap:
-        """Every paper on a 2-D map with its named theme and year (assistant/library_map.py); from the
+        """Every paper on a 2-D map with its named theme and year (assistant/field/library_map.py); from the
         stored vectors (no model loaded), recomputed only when the library changed."""
-        from assistant.library_map import library_map
+        from assistant.field.library_map import library_map
 
         return library_map(self.library, self.settings.map_tsne_max_papers)
 
     # -- the library ------------------------------------------------------------------------------
     def ingest(self, items: Iterable[Paper | LoadError], progress: Progress | None = None) -> IngestReport:
         """Records (and the errors met loading them) into the library; unchanged papers are skipped."""
-        from assistant.ingestion import add_records
+        from assistant.library.ingestion import add_records
 
         return add_records(items, self.library, lambda: self.embedder, self.settings, progress)
 
     def edit_paper(self, paper_id: str, **fields: Any) -> Paper:
         """Fix a paper's title, authors or year by hand; the edit survives re-ingest of its source."""
-        from assistant.edits import clean_edit, with_edit
+        from assistant.library.edits import clean_edit, with_edit
 
         found = self.library.papers([paper_id])
         if not found:
@@ -325,8 +325,8 @@ class Engine:
 
     def claim_server(self, address: str) -> ServerClaim:
         """Claim this library for one API server at `address` (`papers serve`); LibraryBusyError names
-        the server already holding it (assistant/store/registry.py)."""
-        from assistant.store.registry import claim_library
+        the server already holding it (assistant/library/store/registry.py)."""
+        from assistant.library.store.registry import claim_library
 
         return claim_library(self.settings, address)
 
@@ -336,19 +336,19 @@ class Engine:
 
     def add_pdf_layout(self, layouts: Mapping[str, Sequence[str]]) -> LayoutReport:
         """Page numbers for the stored chunks of PDFs (paper id → its page texts), in place, nothing
-        re-embedded: `papers reindex --pdf-layout` (assistant/page_layout.py)."""
-        from assistant.page_layout import add_page_layout
+        re-embedded: `papers reindex --pdf-layout` (assistant/library/page_layout.py)."""
+        from assistant.library.page_layout import add_page_layout
 
         return add_page_layout(self.library, layouts)
 
     def export(self, path: Path) -> ExportReport:
-        from assistant.transfer import export_library
+        from assistant.library.transfer import export_library
 
         return export_library(self.library, path)
 
     def import_file(self, path: Path) -> ImportReport:
         """Load a `papers export` file, keeping its vectors; a wrong file fails before the library opens."""
-        from assistant.transfer import import_library, read_header
+        from assistant.library.transfer import import_library, read_header
 
         read_header(path)
         return import_library(self.library, path)

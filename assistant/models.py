@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -144,7 +145,7 @@ class PaperHit(BaseModel):
 
 
 Verdict = Literal["supported", "partly_supported", "contradicted", "not_found"]
-"""What a cited passage says of a sentence (assistant/verify): it says it, says part of it, says the
+"""What a cited passage says of a sentence (assistant/answers/verify): it says it, says part of it, says the
 opposite, or does not say it."""
 
 Judge = Literal["verbatim", "offline", "llm"]
@@ -278,3 +279,22 @@ class Summary(BaseModel):
         description="Every cited sentence of the overview and sections, checked (numbers as shown).",
     )
     notes: list[str] = Field(default_factory=list, description="What the user should know (parts left offline, ...).")
+
+
+@dataclass
+class Turn:
+    question: str
+    answer: str
+    query: str = ""  # the standalone query that was searched
+    subjects: list[str] = field(default_factory=list)  # titles of the papers cited, first = main subject
+    abstained: bool = False
+
+    @classmethod
+    def from_answer(cls, answer: Answer) -> Turn:
+        return cls(
+            question=answer.question,
+            answer=answer.answer,
+            query=answer.query or answer.question,
+            subjects=[c.title for c in answer.citations],
+            abstained=answer.abstained,
+        )

@@ -129,11 +129,11 @@ class Settings(BaseSettings):
         description=(
             "Also abstain when the matching passages do not speak to the question: a name it asks about "
             "(BERT, ResNet) in none of them, almost none of its terms, or 'which paper introduced X' with no "
-            "paper presenting X as its own (assistant/answerable.py). Off: the cosine floor alone."
+            "paper presenting X as its own (assistant/retrieval/answerable.py). Off: the cosine floor alone."
         ),
     )
 
-    # --- verification (assistant/verify) --------------------------------------
+    # --- verification (assistant/answers/verify) --------------------------------------
     verify_evidence_threshold: float = Field(
         0.5,
         ge=0,

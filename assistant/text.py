@@ -168,7 +168,7 @@ def find_verbatim(quote: str, text: str) -> str | None:
 # Bidi controls (U+202A-U+202E embeddings/overrides, U+2066-U+2069 isolates, LRM, RLM, ALM) reorder
 # what a reader sees ("Invoice \u202egnp.exe" shows as "Invoice exe.png"), and zero-width characters
 # (ZWSP, word joiner, invisible operators, BOM) hide text inside words. Neither belongs in a title, an
-# author or an answer, so ingestion (assistant/ingestion.py `scrub`), the Markdown escaper and output
+# author or an answer, so ingestion (assistant/library/ingestion.py `scrub`), the Markdown escaper and output
 # cleaning remove them. ZWNJ and ZWJ (U+200C, U+200D) stay: Persian, Indic scripts and emoji need them.
 INVISIBLE = "\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 _INVISIBLE = re.compile(f"[{INVISIBLE}]")

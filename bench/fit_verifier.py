@@ -1,4 +1,4 @@
-"""How the offline judge's weights were found (assistant/verify/offline.py `WEIGHTS`, `INTERCEPT`).
+"""How the offline judge's weights were found (assistant/answers/verify/offline.py `WEIGHTS`, `INTERCEPT`).
 
     python -m bench.fit_verifier [CLAIMS.jsonl] [CORPUS.jsonl]   (default: ../shared/eval/scifact-*)
 
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.bm25 import tokenize
-from assistant.embeddings import get_embedder
+from assistant.answers.verify.offline import WEIGHTS, OfflineJudge
+from assistant.index.bm25 import tokenize
+from assistant.index.embeddings import get_embedder
 from assistant.settings import Settings
-from assistant.verify.offline import WEIGHTS, OfflineJudge
 
 ROOT = Path(__file__).resolve().parents[1]
 CLAIMS = ROOT.parent / "shared/eval/scifact-claims/claims.jsonl"

@@ -35,7 +35,7 @@ def _corpus_key() -> str:
 
 def sentence_vectors() -> dict[str, np.ndarray]:
     """Every distinct seed sentence → its vector from the bundled model (computed once, cached)."""
-    from assistant.embeddings import LocalEmbedder
+    from assistant.index.embeddings import LocalEmbedder
     from bench.corpus import sentence_pool
 
     pool = list(dict.fromkeys(sentence_pool()))
@@ -73,8 +73,8 @@ def cached(n: int) -> bool:
 
 def build(n: int) -> dict[str, Any]:
     """Build (or reuse) the n-paper synthetic library; returns build stats."""
-    from assistant.chunking import chunk_paper
-    from assistant.library import Library
+    from assistant.library.chunking import chunk_paper
+    from assistant.library.library import Library
     from assistant.models import Paper
     from assistant.settings import Settings
     from bench.corpus import synth_papers_with_sentences

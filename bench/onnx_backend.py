@@ -21,7 +21,8 @@ import numpy as np
 
 def export_onnx(target: Path) -> float:
     """Export the bundled model's transformer to `target`; returns the seconds it took."""
-    from assistant.embeddings import bundled_model_path, offline_env
+    from assistant.index.embeddings import bundled_model_path
+    from assistant.index.tokens import offline_env
 
     offline_env()
     import torch
@@ -58,13 +59,13 @@ def export_onnx(target: Path) -> float:
 
 
 class OnnxEmbedder:
-    """Same interface as assistant.embeddings.LocalEmbedder, on ONNX Runtime."""
+    """Same interface as assistant.index.embeddings.LocalEmbedder, on ONNX Runtime."""
 
     def __init__(self, onnx_path: Path, batch_size: int = 64, threads: int = 0) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        from assistant.embeddings import bundled_model_path
+        from assistant.index.embeddings import bundled_model_path
         from assistant.settings import DEFAULT_EMBED_MODEL
 
         model_dir = bundled_model_path()
@@ -103,7 +104,7 @@ class OnnxEmbedder:
 def _dev_mrr(embedder: Any) -> float | None:
     """MRR@10 of hybrid retrieval on the dev questions over the seed library built with `embedder`."""
     from assistant.engine import Engine
-    from assistant.evaluate import evaluate, load_questions
+    from assistant.retrieval.evaluate import evaluate, load_questions
     from assistant.settings import Settings
     from bench.common import DEV_QUESTIONS
     from ingest.pipeline import load_all
@@ -131,7 +132,7 @@ def speed(impl: str, texts_path: Path, onnx_path: Path, batch: int) -> dict[str,
     if impl == "ort":
         embedder: Any = OnnxEmbedder(onnx_path, batch)
     else:
-        from assistant.embeddings import LocalEmbedder
+        from assistant.index.embeddings import LocalEmbedder
 
         embedder = LocalEmbedder("default", "cpu", batch)
     load_s = time.perf_counter() - t0
@@ -154,7 +155,7 @@ def speed(impl: str, texts_path: Path, onnx_path: Path, batch: int) -> dict[str,
 
 
 def quality(onnx_path: Path, batch: int) -> dict[str, Any]:
-    from assistant.embeddings import LocalEmbedder
+    from assistant.index.embeddings import LocalEmbedder
 
     return {
         "mrr_torch": _dev_mrr(LocalEmbedder("default", "cpu", batch)),

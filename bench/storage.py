@@ -35,7 +35,7 @@ DEV = Path(__file__).resolve().parent / "dev_questions.jsonl"
 READY = """
 import json, sys, time
 import chromadb, numpy, scipy.sparse  # imports are not what is measured
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.settings import Settings
 t0 = time.perf_counter()
 lib = Library(Settings(_env_file=None, data_dir=sys.argv[1]))
@@ -61,7 +61,7 @@ def _pct(xs: list[float], q: float) -> float:
 def measure(data_dir: Path) -> dict[str, Any]:
     import numpy as np
 
-    from assistant.library import Library
+    from assistant.library.library import Library
     from assistant.models import Chunk, Paper
     from assistant.settings import Settings
 
@@ -107,11 +107,11 @@ def measure(data_dir: Path) -> dict[str, Any]:
 def fts5(data_dir: Path) -> dict[str, Any]:
     import sqlite3
 
-    from assistant.bm25 import tokenize
-    from assistant.embeddings import embedding_text
-    from assistant.library import Library
+    from assistant.index.bm25 import tokenize
+    from assistant.index.embed_text import embedding_text
+    from assistant.library.library import Library
+    from assistant.library.store.chroma import iter_collection
     from assistant.settings import Settings
-    from assistant.store.chroma import iter_collection
 
     lib = Library(Settings(_env_file=None, data_dir=data_dir))  # type: ignore[call-arg]
     rows = [

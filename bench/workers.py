@@ -43,7 +43,8 @@ def task_floor(args: argparse.Namespace) -> None:
     """The same model on the same texts with the same batch size, nothing else: through
     sentence-transformers (`st`) or the product's plain-torch encoder (`bert`)."""
     t0 = time.perf_counter()
-    from assistant.embeddings import bundled_model_path, offline_env
+    from assistant.index.embeddings import bundled_model_path
+    from assistant.index.tokens import offline_env
 
     offline_env()
     texts = json.loads(Path(args.texts).read_text())
@@ -54,7 +55,7 @@ def task_floor(args: argparse.Namespace) -> None:
         t1 = time.perf_counter()
         vecs = model.encode(texts, batch_size=args.batch, normalize_embeddings=True, show_progress_bar=False)
     else:
-        from assistant.bert_encoder import BertEncoder
+        from assistant.index.bert_encoder import BertEncoder
 
         encoder = BertEncoder(bundled_model_path())
         t1 = time.perf_counter()
@@ -65,7 +66,7 @@ def task_floor(args: argparse.Namespace) -> None:
 
 def task_ready_floor(args: argparse.Namespace) -> None:
     """Floor of any local-embedding answer: load the model and embed one question."""
-    from assistant.embeddings import LocalEmbedder
+    from assistant.index.embeddings import LocalEmbedder
 
     LocalEmbedder("default").embed_query(args.question)
     _emit({})
@@ -74,7 +75,8 @@ def task_ready_floor(args: argparse.Namespace) -> None:
 # -- llama-index default pipeline -----------------------------------------------------------------
 def task_llamaindex(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
-    from assistant.embeddings import bundled_model_path, offline_env
+    from assistant.index.embeddings import bundled_model_path
+    from assistant.index.tokens import offline_env
 
     offline_env()
     import chromadb

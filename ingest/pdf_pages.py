@@ -1,7 +1,7 @@
 """One PDF page for the citation view: rendered as PNG (cached on disk), and the boxes of a cited chunk's words.
 
 PDFium (pypdfium2, Apache-2.0/BSD) renders and gives every character's position; the chunk's text is
-matched to the page's characters by assistant/pages.py (folded text, tolerant of hyphenation,
+matched to the page's characters by assistant/library/pages.py (folded text, tolerant of hyphenation,
 ligatures and spacing), and PDFium merges each matched run into one rectangle per line.
 
 Everything happens on demand, when a citation is opened: a page is rendered once per file version
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import PdfViewError
-from assistant.pages import assign_pages, matched_positions, runs
+from assistant.library.pages import assign_pages, matched_positions, runs
 
 MAX_PIXELS = 16_000_000  # one rendered page at most: a letter page at scale 1.5 is 1.1 million
 # PDFium is not thread-safe: Streamlit runs each session's script in its own thread.

@@ -12,7 +12,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from assistant.embeddings import get_embedder, offline_env  # noqa: E402
+from assistant.index.embeddings import get_embedder  # noqa: E402
+from assistant.index.tokens import offline_env  # noqa: E402
 from assistant.settings import Settings, get_settings  # noqa: E402
 from tests.support import CLEARED_ENV  # noqa: E402
 
@@ -39,7 +40,7 @@ def embedder():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def _seed_library_template(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
-    from assistant.library import Library
+    from assistant.library.library import Library
     from ingest.sources.seed import SEED_FILE
     from tests.support import ingest_files
 
@@ -55,7 +56,7 @@ def _seed_library_template(tmp_path_factory: pytest.TempPathFactory, embedder) -
 @pytest.fixture()
 def seed_library(_seed_library_template: Path, data_dir: Path):  # type: ignore[no-untyped-def]
     """A copy of the 46-paper seed library in this test's data dir, opened."""
-    from assistant.library import Library
+    from assistant.library.library import Library
 
     shutil.copytree(_seed_library_template, data_dir)
     lib = Library(get_settings())

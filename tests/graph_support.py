@@ -27,7 +27,7 @@ def graph_pdfs() -> list[Path]:
 
 @pytest.fixture(scope="session")
 def graph_library_template(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
-    from assistant.library import Library
+    from assistant.library.library import Library
     from tests.support import ingest_files
 
     root = tmp_path_factory.mktemp("graph-template") / "library"

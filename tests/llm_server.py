@@ -667,7 +667,7 @@ def is_streamed(body: dict[str, Any]) -> bool:
 
 
 def judge_request(messages: list[dict[str, Any]]) -> int:
-    """How many sentences a verification request (assistant/verify/llm_judge.py) asks about; 0: none."""
+    """How many sentences a verification request (assistant/answers/verify/llm_judge.py) asks about; 0: none."""
     if not messages or not str(messages[0].get("content", "")).startswith("You check sentences"):
         return 0
     return len(re.findall(r"^Sentence \d+:", str(messages[-1].get("content", "")), re.MULTILINE))

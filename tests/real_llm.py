@@ -52,10 +52,10 @@ def assert_checked_text(text: str, checks: list[dict[str, Any]], mode: str) -> N
     """Whatever the model wrote: every cited sentence in `text` is one the core checked and showed,
     each partly supported one carries its mark, every left-out one is absent, and an LLM text is not
     one sentence pattern repeated."""
-    from assistant.citations import cited_numbers, cited_sentences
+    from assistant.answers.citations import cited_numbers, cited_sentences
+    from assistant.answers.support import answer_support
+    from assistant.answers.verify import degenerate
     from assistant.models import SentenceCheck
-    from assistant.support import answer_support
-    from assistant.verify import degenerate
 
     parsed = [SentenceCheck.model_validate(c) for c in checks]
     for c in parsed:

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.embeddings import Embedder
-from assistant.ingestion import Progress
-from assistant.library import Library
+from assistant.index.embeddings import Embedder
+from assistant.library.ingestion import Progress
+from assistant.library.library import Library
 from assistant.models import IngestReport, LoadError, Paper
 from assistant.settings import Settings
 

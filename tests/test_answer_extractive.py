@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from assistant.answer import NOT_COVERED
-from assistant.citations import (
+from assistant.answers.answer import NOT_COVERED
+from assistant.answers.citations import (
     Source,
     cited_numbers,
     clean_output,
@@ -16,9 +16,9 @@ from assistant.citations import (
     validate_markers,
 )
 from assistant.engine import Engine
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.models import Answer, Paper
-from assistant.retrieve import Filters
+from assistant.retrieval.retrieve import Filters
 from assistant.settings import get_settings
 from assistant.text import normalize_space, split_sentences
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from assistant.answer import NOT_COVERED
+from assistant.answers.answer import NOT_COVERED
 from assistant.engine import Engine
 from assistant.errors import LLMError
-from assistant.library import Library
-from assistant.llm import ChatModel, build_llm, llm_status
+from assistant.library.library import Library
+from assistant.llm.client import ChatModel, build_llm, llm_status
 from assistant.models import Answer
 from assistant.settings import Settings, get_settings
 from tests.llm_server import LLMServer, Reply

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from assistant.answerable import named_things
 from assistant.engine import Engine
-from assistant.library import Library
+from assistant.library.library import Library
+from assistant.retrieval.answerable import named_things
 from assistant.settings import get_settings
 
 

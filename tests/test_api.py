@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from assistant.engine import Engine
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.models import Answer, Comparison, Paper, Summary
 from assistant.reports.exports import comparison_markdown, summary_bibtex, summary_markdown
 from assistant.settings import get_settings

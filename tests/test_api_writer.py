@@ -17,7 +17,7 @@ import pytest
 
 from assistant.engine import Engine
 from assistant.errors import LibraryBusyError
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.settings import Settings, get_settings
 from tests.api_server import api_in_thread, serve_process, sse_events, wait_job
 from tests.chroma_server import free_port

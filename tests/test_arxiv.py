@@ -172,7 +172,7 @@ def test_cli_bad_max(replay: ArxivReplay) -> None:
 
 
 def test_same_paper_from_bibtex_and_arxiv_is_kept_once(replay: ArxivReplay, tmp_path: Path) -> None:
-    from assistant.ingestion import collect
+    from assistant.library.ingestion import collect
     from assistant.models import IngestReport
     from ingest.sources.bibtex import load_bibtex
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.ingestion import collect, write_papers
-from assistant.library import Library
+from assistant.library.ingestion import collect, write_papers
+from assistant.library.library import Library
 from assistant.models import IngestReport, LoadError, Paper
 from assistant.settings import Settings, get_settings
 from ingest.sources import load_path

@@ -7,12 +7,10 @@ from typing import Any
 
 import pytest
 
-from assistant.chat import (
+from assistant.answers.chat import (
     REWRITE_SYSTEM,
     Conversation,
-    Turn,
     bounded_history,
-    count_tokens,
     looks_like_followup,
     query_from_reply,
     rewrite_offline,
@@ -21,7 +19,9 @@ from assistant.chat import (
 )
 from assistant.engine import Engine
 from assistant.errors import LLMError
-from assistant.library import Library
+from assistant.index.tokens import count_tokens
+from assistant.library.library import Library
+from assistant.models import Turn
 from assistant.settings import get_settings
 from tests.llm_server import PIG_CLAIM, STYLES, LLMServer
 from tests.support import invoke

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from assistant.chunking import _count_tokens, _splitter, chunk_paper, split_text
+from assistant.library.chunking import _count_tokens, _splitter, chunk_paper, split_text
 from assistant.models import Paper, Section
 from bench.corpus import synth_papers
 from ingest.sources.seed import SEED_FILE

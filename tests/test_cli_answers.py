@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from assistant.library import Library
+from assistant.library.library import Library
 from tests.llm_server import LLMServer, Reply
 from tests.support import invoke, papers, papers_json
 

@@ -11,8 +11,8 @@ from typing import Any
 import bibtexparser
 from markdown_it import MarkdownIt
 
-from assistant.citations import cited_numbers
-from assistant.library import Library
+from assistant.answers.citations import cited_numbers
+from assistant.library.library import Library
 from assistant.text import md_escape
 from tests.support import assert_one_line_error, papers, papers_json
 

@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.models import Answer
 from tests.api_server import ServeProcess, serve_process
 from tests.chroma_server import free_port

@@ -13,14 +13,14 @@ import pytest
 from markdown_it import MarkdownIt
 
 from assistant.errors import LLMError, LLMTruncated, PapersError
-from assistant.fallback import LLMSource
-from assistant.library import Library
-from assistant.llm import build_llm
+from assistant.library.library import Library
+from assistant.llm.client import build_llm
+from assistant.llm.fallback import LLMSource
 from assistant.models import Cell, ComparedPaper, Comparison
 from assistant.reports.compare import DEFAULT_ASPECTS, aspect_for, compare, parse_aspects, select_papers
 from assistant.reports.compare.aspects import LEXICON_FILE, lexicon, parse_lexicon
 from assistant.reports.exports import comparison_csv, comparison_json, comparison_markdown
-from assistant.retrieve import Retriever
+from assistant.retrieval.retrieve import Retriever
 from assistant.settings import Settings, get_settings
 from assistant.text import find_verbatim, md_escape, normalize_space, split_sentences
 from tests.llm_server import LLMServer, Reply

@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from assistant.library import Library
+from assistant.library.library import Library
+from assistant.library.store.lock import PID_FILE
+from assistant.library.store.manifest import STORE_FILE, Manifest
 from assistant.settings import Settings
-from assistant.store.lock import PID_FILE
-from assistant.store.manifest import STORE_FILE, Manifest
 from bench.corpus import write_jsonl
 from tests import compass
 
@@ -190,7 +190,7 @@ def test_second_writer_is_told_who_holds_the_library(
 SMALL_BATCHES = """
 import sys
 import numpy as np
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.models import Chunk, Paper
 from assistant.settings import Settings
 

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.embeddings import OpenAIEmbedder, get_embedder
 from assistant.errors import EmbeddingError
+from assistant.index.embeddings import OpenAIEmbedder, get_embedder
 from assistant.settings import Settings
 from tests.llm_server import LLMServer, Reply, hashed_embedding
 from tests.support import assert_one_line_error, papers, papers_json
@@ -150,10 +150,10 @@ def _reference(path: Path, texts: list[str]) -> np.ndarray:
 
 
 def test_bundled_model_matches_sentence_transformers_without_importing_it() -> None:
-    from assistant.embeddings import LocalEmbedder, bundled_model_path
+    from assistant.index.embeddings import LocalEmbedder, bundled_model_path
 
     probe = (
-        "import sys, json; from assistant.embeddings import LocalEmbedder; "
+        "import sys, json; from assistant.index.embeddings import LocalEmbedder; "
         "e = LocalEmbedder('default'); v = e.embed(json.loads(sys.argv[1])); "
         "print(json.dumps({'st': 'sentence_transformers' in sys.modules, 'v': v.tolist(), 'dim': e.dim}))"
     )
@@ -170,7 +170,7 @@ def test_bundled_model_matches_sentence_transformers_without_importing_it() -> N
 
 def test_other_model_shapes_go_through_sentence_transformers(tmp_path: Path) -> None:
     """A folder the torch encoder does not reproduce (CLS pooling here) is left to sentence-transformers."""
-    from assistant.embeddings import LocalEmbedder, bundled_model_path
+    from assistant.index.embeddings import LocalEmbedder, bundled_model_path
 
     src = bundled_model_path()
     model = tmp_path / "cls-model"

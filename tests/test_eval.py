@@ -11,10 +11,10 @@ import pytest
 
 from assistant.engine import Engine
 from assistant.errors import PapersError
-from assistant.evaluate import EvalQuestion, evaluate, load_questions, ndcg
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.models import Paper, PaperHit
-from assistant.retrieve import SearchResult
+from assistant.retrieval.evaluate import EvalQuestion, evaluate, load_questions, ndcg
+from assistant.retrieval.retrieve import SearchResult
 from assistant.settings import get_settings
 from tests.support import invoke
 
@@ -113,7 +113,7 @@ def test_dev_set_meets_targets(seed_library: Library, embedder: Any) -> None:
     assert rep.unresolved == []
     assert rep.hit_at_1 is not None and rep.hit_at_1 >= 0.9, rep.public()["misses"]
     # Never abstains on an answerable question; every off-topic one abstains, and most near-domain
-    # ones (a named thing or the question's terms missing from the evidence: assistant/answerable.py).
+    # ones (a named thing or the question's terms missing from the evidence: assistant/retrieval/answerable.py).
     assert rep.abstention_precision == 1.0, rep.public()["abstention_errors"]
     kinds = {
         q.query: json.loads(line).get("kind", "") for q, line in zip(load_questions(DEV), DEV.read_text().splitlines())

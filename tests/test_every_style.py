@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from assistant.citations import cited_numbers
-from assistant.library import Library
-from assistant.reply import protect_spans
+from assistant.answers.citations import cited_numbers
+from assistant.library.library import Library
+from assistant.llm.reply import protect_spans
 from assistant.text import split_sentences
 from tests.llm_server import STYLES, LLMServer
 from tests.support import invoke

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from assistant.engine import reset_engines
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.settings import get_settings
 from tests import compass
 from tests.llm_server import LLMServer, Reply

@@ -1,4 +1,4 @@
-"""The citation graph (assistant/graph.py): references linked to library papers by DOI, arXiv id or
+"""The citation graph (assistant/field/graph.py): references linked to library papers by DOI, arXiv id or
 title + year, no link on a different title or a year too far, "cited but missing" grouped and ranked;
 and the fixture PDFs' bibliographies parsed at ingest the way the graph needs them."""
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from assistant.graph import build_graph, group_references
+from assistant.field.graph import build_graph, group_references
 from assistant.models import BibReference, Paper
 from ingest.sources.pdf import load_pdf
 from tests.graph_support import GRAPH_PDFS, MISSING_ARXIV, MISSING_DOI, MISSING_TITLE

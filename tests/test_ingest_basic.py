@@ -4,12 +4,12 @@ import json
 from pathlib import Path
 
 from assistant.engine import Engine
-from assistant.ingestion import exit_code
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.settings import get_settings
 from ingest.pipeline import load_all
 from ingest.sources.seed import SEED_FILE, SEED_PAGE, parse_seed_page
 from tests.support import ingest_files
+from ui.cli.common import exit_code
 
 
 def test_seed_file_has_46_papers_parsed_from_page() -> None:

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from assistant.answer import SYSTEM_PROMPT
-from assistant.chat import REWRITE_SYSTEM, is_english, question_language, standalone_query
+from assistant.answers.answer import SYSTEM_PROMPT
+from assistant.answers.chat import REWRITE_SYSTEM, is_english, question_language, standalone_query
 from assistant.engine import Engine
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.settings import get_settings
 from tests.llm_server import FRENCH_QUERIES, STYLES, LLMServer
 from tests.support import invoke
@@ -60,7 +60,7 @@ def test_other_languages_are_recognised(question: str, lang: str) -> None:
 
 def test_detection_is_imported_lazily() -> None:
     """`papers --help` and offline answers never load the language model."""
-    code = "import assistant.chat, assistant.answer, ui.cli, sys; print('py3langid' in sys.modules)"
+    code = "import assistant.answers.chat, assistant.answers.answer, ui.cli, sys; print('py3langid' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
 

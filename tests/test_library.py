@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import ModelMismatchError
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.settings import get_settings
 from tests.support import assert_one_line_error, ingest_files, papers
 

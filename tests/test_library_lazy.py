@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import ModelMismatchError
-from assistant.library import Library
+from assistant.library.library import Library
+from assistant.library.store.manifest import STORE_FILE, Manifest
 from assistant.settings import Settings
-from assistant.store.manifest import STORE_FILE, Manifest
 
 PROBE = """
 import json, sys
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.settings import Settings
 lib = Library(Settings(_env_file=None, data_dir=sys.argv[1]))
 out = {"count": lib.count(), "hashes": len(lib.hashes()), "titles": sorted(p.title for p in lib.papers())[:3],

@@ -1,4 +1,4 @@
-"""The library map (assistant/library_map.py) on the real seed library: one point per paper, named
+"""The library map (assistant/field/library_map.py) on the real seed library: one point per paper, named
 themes, deterministic, cached by the papers' content, never loading the model."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from assistant.engine import Engine
-from assistant.graph import content_key
-from assistant.library import Library
-from assistant.library_map import CACHE_FILE, LibraryMap, map_themes, project
+from assistant.field.cache import content_key
+from assistant.field.library_map import CACHE_FILE, LibraryMap, map_themes, project
+from assistant.library.library import Library
 from assistant.models import Paper
 from assistant.settings import get_settings
 from tests.ui_support import NEW_PAPER, add_papers
@@ -45,7 +45,7 @@ def test_map_is_cached_until_the_library_changes(seed_library, embedder, tmp_pat
     # A fresh engine (another process) reads the disk cache; a damaged file is recomputed, not an error.
     assert Engine(get_settings(), library=seed_library).paper_map() == first
     cached.write_text("{not json")
-    from assistant import library_map
+    from assistant.field import library_map
 
     library_map._MEMORY.clear()
     assert Engine(get_settings(), library=seed_library).paper_map().points == first.points

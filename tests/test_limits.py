@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from assistant.ingestion import collect
+from assistant.library.ingestion import collect
 from assistant.models import IngestReport, LoadError, Paper
 from assistant.settings import Settings
 from ingest.sources import load_path
@@ -295,7 +295,7 @@ def test_cli_reports_limits_as_lines_and_exit_codes(tmp_path: Path, cli: Any) ->
 def test_surrogates_and_control_characters_are_scrubbed_at_ingest(tmp_path: Path, embedder: Any) -> None:
     """JSON may spell a lone surrogate (unencodable: it used to crash the whole ingest with a traceback)
     or NUL/ESC (a terminal escape sequence once printed); the library keeps neither."""
-    from assistant.library import Library
+    from assistant.library.library import Library
     from assistant.settings import get_settings
     from tests.support import ingest_files
 

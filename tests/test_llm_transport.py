@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from assistant.answer import SYSTEM_PROMPT
-from assistant.budget import fit_sources, prompt_budget, prompt_tokens
-from assistant.citations import Source
+from assistant.answers.answer import SYSTEM_PROMPT
+from assistant.answers.budget import fit_sources, prompt_budget, prompt_tokens
+from assistant.answers.citations import Source
 from assistant.errors import LLMError, LLMTruncated
-from assistant.library import Library
-from assistant.llm import build_llm, failure_reason, provider_message, redact
+from assistant.library.library import Library
+from assistant.llm.client import build_llm, failure_reason, provider_message, redact
 from assistant.models import Paper
 from assistant.settings import Settings, get_settings
 from tests.llm_server import CITED_CLOSE, LENGTH_CUT, STYLES, LLMServer, Reply

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from assistant.engine import get_engine, reset_engines
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.models import Answer
 from assistant.settings import get_settings
 from tests import compass

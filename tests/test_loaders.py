@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from assistant.ingestion import exit_code
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.models import LoadError, Paper
 from assistant.settings import Settings, get_settings
 from ingest.sources import load_path
@@ -14,6 +13,7 @@ from ingest.sources.bibtex import bib_authors, load_bibtex
 from ingest.sources.csv import load_csv
 from tests import pdf_files as pf
 from tests.support import ingest_files
+from ui.cli.common import exit_code
 
 HEADER = "id,title,abstract,authors,year,url,doi,arxiv_id,venue,tags,notes"
 

@@ -22,7 +22,7 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, TextContent
 
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.models import Answer, Comparison, IngestReport, Paper, Summary
 from tests.arxiv_server import arxiv_replay
 from tests.support import PAPERS, assert_one_line_error, papers, run_async

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from assistant.chunking import chunk_paper
 from assistant.engine import Engine
+from assistant.library.chunking import chunk_paper
 from assistant.models import Paper
 from assistant.settings import get_settings
 from ingest.pipeline import load_all

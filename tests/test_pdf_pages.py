@@ -14,10 +14,10 @@ from typing import Any
 import pypdfium2 as pdfium
 import pytest
 
-from assistant.chunking import chunk_paper
 from assistant.errors import PdfViewError
+from assistant.library.chunking import chunk_paper
+from assistant.library.pages import assign_pages, fold, folded, matched_positions, runs
 from assistant.models import Chunk, LoadError, Paper
-from assistant.pages import assign_pages, fold, folded, matched_positions, runs
 from assistant.settings import Settings
 from ingest.pdf_pages import MAX_PIXELS, Box, find_page, page_view, passage_boxes, render_png
 from ingest.sources.pdf import load_pdf
@@ -212,9 +212,9 @@ def test_page_view_and_missing_files(tmp_path: Path) -> None:
 
 
 def test_the_page_travels_from_evidence_to_the_numbered_sources() -> None:
-    from assistant.citations import number_sources
+    from assistant.answers.citations import number_sources
+    from assistant.library.pages import page_number, page_of
     from assistant.models import Evidence, PaperHit
-    from assistant.pages import page_number, page_of
 
     paper = Paper(id="p1", title="A paper")
     evidence = [Evidence(chunk_id="p1::h::3", paper_id="p1", text="Banded attention.", section="3.2 Attention", page=4)]

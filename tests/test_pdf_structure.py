@@ -142,7 +142,7 @@ def test_ingested_pdf_cites_its_section_and_keeps_references() -> None:
     assert render.section_label("3.2 Attention") == "§3.2 Attention"
     assert Citation(n=1, id="x", title="t", text="x").model_dump()["section"] == ""
 
-    from assistant.library import Library
+    from assistant.library.library import Library
 
     lib = Library(get_settings())  # a reopened library still has the reference list
     try:

@@ -67,8 +67,8 @@ def test_related_by_text_alone_when_no_citations() -> None:
     """Pure ranking: without any link the order is the cosine of the paper vectors."""
     import numpy as np
 
-    from assistant.graph import build_graph
-    from assistant.related import rank_related
+    from assistant.field.graph import build_graph
+    from assistant.field.related import rank_related
 
     papers = {pid: Paper(id=pid, title=pid) for pid in ("a", "b", "c")}
     vectors = (["a", "b", "c"], np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]], dtype=np.float32))

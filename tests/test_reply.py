@@ -1,13 +1,13 @@
-"""The one reply cleaner (assistant/reply.py) and the citation check that follows it
-(assistant/citations.py): reasoning blocks, citation styles, reference lists, code and maths left as
+"""The one reply cleaner (assistant/llm/reply.py) and the citation check that follows it
+(assistant/answers/citations.py): reasoning blocks, citation styles, reference lists, code and maths left as
 written, structure kept, uncited sentences dropped."""
 
 from __future__ import annotations
 
 import pytest
 
-from assistant.citations import cited_numbers, clean_output, keep_cited_blocks, validate_markers
-from assistant.reply import ReasoningFilter, clean_reply, cut_to_complete, protect_spans, strip_reasoning
+from assistant.answers.citations import cited_numbers, clean_output, keep_cited_blocks, validate_markers
+from assistant.llm.reply import ReasoningFilter, clean_reply, cut_to_complete, protect_spans, strip_reasoning
 
 ANSWER = "PIG learns Gaussian positions [1][2]. The mesh adapts to the solution [1]."
 

@@ -15,7 +15,7 @@ import pytest
 
 from assistant.engine import Engine
 from assistant.errors import LLMTruncated
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.models import Answer
 from assistant.settings import get_settings
 from assistant.text import md_escape

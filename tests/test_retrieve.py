@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.library import Library
-from assistant.retrieve import Filters, Retriever, fuse
+from assistant.library.library import Library
+from assistant.retrieval.retrieve import Filters, Retriever, fuse
 from assistant.settings import get_settings
 from tests.support import ingest_files
 

@@ -30,9 +30,9 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.citations import clean_output
+from assistant.answers.citations import clean_output
 from assistant.engine import Engine
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.models import IngestReport
 from assistant.settings import get_settings
 from assistant.text import md_escape

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.bm25 import BM25Index
 from assistant.errors import LibraryBusyError, LibraryError
-from assistant.library import Library
+from assistant.index.bm25 import BM25Index
+from assistant.library.library import Library
+from assistant.library.store.manifest import LEGACY_FILES, STORE_FILE, Manifest
 from assistant.models import Chunk, Paper
 from assistant.settings import Settings
-from assistant.store.manifest import LEGACY_FILES, STORE_FILE, Manifest
 
 DIM = 8
 

@@ -1,4 +1,4 @@
-"""Lenient structured output (assistant/structured.py) and the quote check it feeds (find_verbatim):
+"""Lenient structured output (assistant/llm/structured.py) and the quote check it feeds (find_verbatim):
 replies as real models write them, each read into the model it was asked for."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from assistant.errors import LLMTruncated
+from assistant.llm.structured import ask_structured, parse_reply
 from assistant.reports.compare.llm import PaperReply
 from assistant.reports.summary.llm import Outline
-from assistant.structured import ask_structured, parse_reply
 from assistant.text import find_verbatim
 
 ROW = {"problem": ("Long rollouts drift.", "rollouts drift"), "data": (None, None)}

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.text import find_verbatim, normalize_space
 from tests.llm_server import STYLES, LLMServer, paper_sentences
 from tests.support import invoke

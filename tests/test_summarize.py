@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from markdown_it import MarkdownIt
 
-from assistant.citations import cited_numbers, cited_sentences, keep_cited_sentences
+from assistant.answers.citations import cited_numbers, cited_sentences, keep_cited_sentences
 from assistant.errors import PapersError
-from assistant.library import Library
-from assistant.llm import build_llm
+from assistant.library.library import Library
+from assistant.llm.client import build_llm
 from assistant.models import Reference, Summary, SummarySection
 from assistant.reports.exports import summary_bibtex, summary_json, summary_markdown
 from assistant.reports.summary import cluster, summarize, theme_names
-from assistant.retrieve import Retriever
+from assistant.retrieval.retrieve import Retriever
 from assistant.settings import get_settings
 from assistant.text import md_escape, normalize_space, split_sentences
 from tests.llm_server import LLMServer, Reply

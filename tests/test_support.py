@@ -1,4 +1,4 @@
-"""Support per sentence (assistant/support.py) and its view on the Chat page (ui/support_html.py):
+"""Support per sentence (assistant/answers/support.py) and its view on the Chat page (ui/support_html.py):
 the verification core's verdicts shown sentence by sentence (none computed in the view), what it left
 out absent, hostile text inert."""
 
@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from assistant.citations import Source
+from assistant.answers.citations import Source
+from assistant.answers.support import answer_support
+from assistant.answers.verify import MARK, Verifier
+from assistant.llm.reply import clean_reply
 from assistant.models import Citation, Paper, SentenceCheck
-from assistant.reply import clean_reply
 from assistant.settings import get_settings
-from assistant.support import answer_support
-from assistant.verify import MARK, Verifier
 from tests.llm_server import PIG_CLAIM, STYLES, UNCITED_CLAIM, LLMServer
 from tests.ui_support import (
     ATTACKER,

@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from assistant.ingestion import write_papers
-from assistant.library import Library
+from assistant.library.ingestion import write_papers
+from assistant.library.library import Library
+from assistant.library.transfer import decode_vector, export_library, import_library
 from assistant.models import Paper, Section
-from assistant.retrieve import Retriever
+from assistant.retrieval.retrieve import Retriever
 from assistant.settings import Settings
-from assistant.transfer import decode_vector, export_library, import_library
 from tests.support import assert_one_line_error, papers, papers_json
 
 QUERIES = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assistant.citations import strip_markers
+from assistant.answers.citations import strip_markers
 from assistant.models import Answer
 from tests.ui_support import (
     EVIL_PAPER,

@@ -146,7 +146,7 @@ def test_hostile_titles_stay_inert_on_the_graph_page(graph_library: Path, offlin
 def test_dot_text_escapes_and_wraps() -> None:
     assert dot_text('a "quoted" \\ title') == 'a \\"quoted\\" \\\\ title'
     assert dot_text("word " * 40).count("\\n") == 2 and dot_text("word " * 40).endswith("…")
-    from assistant.graph import build_graph
+    from assistant.field.graph import build_graph
 
     alone = dot_source(build_graph([Paper(id="a", title="Alone")]))
     assert "Alone" not in alone  # a paper with no tie is left to the table

@@ -1,4 +1,4 @@
-"""One sentence, one verdict, through every face: the verification core decides once (assistant/verify)
+"""One sentence, one verdict, through every face: the verification core decides once (assistant/answers/verify)
 and the CLI text, `ask --json`, the REST API's POST /ask, /compare and /summarize over real HTTP, the
 MCP `ask_papers` result and the Chat page all carry that verdict; none computes its own.
 
@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from assistant.engine import Engine
-from assistant.library import Library
+from assistant.library.library import Library
 from assistant.settings import get_settings
 from tests.api_server import api_in_thread
 from tests.llm_server import PIG_CLAIM, LLMServer

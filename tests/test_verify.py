@@ -1,4 +1,4 @@
-"""The verification core (assistant/verify): the offline judge on real passages with the real model,
+"""The verification core (assistant/answers/verify): the offline judge on real passages with the real model,
 the LLM judge over the real client against the scripted server, the one policy, and `papers eval
 --claims` on labelled pairs in SciFact's format."""
 
@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from assistant.citations import Source
-from assistant.llm import build_llm
+from assistant.answers.citations import Source
+from assistant.answers.verify import Claim, Passage, Verifier, degenerate
+from assistant.answers.verify.policy import MARK, marked, rejection
+from assistant.llm.client import build_llm
 from assistant.models import Paper, SentenceCheck
 from assistant.settings import get_settings
-from assistant.verify import Claim, Passage, Verifier, degenerate
-from assistant.verify.policy import MARK, marked, rejection
 from tests.llm_server import PIG_CLAIM, LLMServer, judge_all
 from tests.support import assert_one_line_error, papers, papers_json
 

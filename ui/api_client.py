@@ -26,9 +26,10 @@ from assistant.models import Answer, Comparison, IngestReport, LoadError, Paper,
 from ui.api.schemas import SearchResponse
 
 if TYPE_CHECKING:
-    from assistant.chat import Conversation, Turn
-    from assistant.llm import LLMStatus
-    from assistant.retrieve import Filters
+    from assistant.answers.chat import Conversation
+    from assistant.llm.client import LLMStatus
+    from assistant.models import Turn
+    from assistant.retrieval.retrieve import Filters
     from assistant.settings import Settings
 
 Progress = Callable[[int, int, str], None]
@@ -201,7 +202,7 @@ class RemoteEngine:
 
     def llm_status(self, probe: bool = True) -> LLMStatus:
         """The server's LLM as it reports it (the server probes it, not this machine)."""
-        from assistant.llm import LLMStatus
+        from assistant.llm.client import LLMStatus
 
         model = str(self.stats().get("llm", OFFLINE))
         return LLMStatus("offline") if model == OFFLINE else LLMStatus("configured", model, f"the API at {self.base}")
@@ -299,7 +300,7 @@ class RemoteEngine:
 
     def conversation(self) -> Conversation:
         """History kept here and sent with each question, as the local engine's conversation does."""
-        from assistant.chat import Conversation
+        from assistant.answers.chat import Conversation
 
         return Conversation(self)
 

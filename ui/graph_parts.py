@@ -19,7 +19,7 @@ from ui import render
 
 if TYPE_CHECKING:
     from assistant.engine import Engine
-    from assistant.graph import CitationGraph
+    from assistant.field.graph import CitationGraph
     from assistant.models import Paper
 
 MAX_MISSING_NODES = 8  # the most-cited missing works drawn (dashed) beside the library's papers

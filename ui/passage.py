@@ -20,10 +20,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from assistant import citations
+from assistant.answers import citations
 from assistant.errors import PapersError, PdfViewError
+from assistant.library.pages import fold
 from assistant.models import Citation, Paper
-from assistant.pages import fold
 from assistant.text import md_escape, split_sentences
 from ingest.pdf_layout import pdf_path
 from ingest.pdf_pages import PageView, find_page, page_view

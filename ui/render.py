@@ -45,7 +45,7 @@ def byline(authors: Iterable[str], year: int | None, limit: int = 4) -> str:
 
 def clean_markdown(text: str, allowed_urls: Iterable[str] = ()) -> str:
     """Model output made safe for st.markdown: no images, raw HTML or links outside allowed_urls."""
-    from assistant.citations import clean_output
+    from assistant.answers.citations import clean_output
 
     return clean_output(text, {u for u in allowed_urls if safe_url(u)})
 

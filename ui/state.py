@@ -16,8 +16,8 @@ import streamlit as st
 
 from assistant.engine import Engine
 from assistant.errors import PapersError
-from assistant.llm import LLMStatus
-from assistant.retrieve import Filters
+from assistant.llm.client import LLMStatus
+from assistant.retrieval.retrieve import Filters
 from assistant.settings import Settings, get_settings
 
 # Session-state keys of the sidebar's retrieval widgets (read by every page).

@@ -1,11 +1,11 @@
 """An answer shown sentence by sentence with the verification core's verdicts (`Answer.sentences`,
-computed in assistant/verify, none here): each sentence carries chips naming the source that bears it
+computed in assistant/answers/verify, none here): each sentence carries chips naming the source that bears it
 out, a partly supported one a "partly" badge, a sentence no source bears out a muted "no source"
 badge, and hovering a chip (after a sentence or in the legend) highlights every sentence that source
 supports. A chip's tooltip is the quote that bears the sentence out.
 
 The hover is plain CSS (`:has()`), so it needs no script: Streamlit's `st.html` drops scripts
-anyway. Safety: the answer is cleaned first (assistant/citations.py `clean_output`, as every answer
+anyway. Safety: the answer is cleaned first (assistant/answers/citations.py `clean_output`, as every answer
 shown is); each sentence's inline Markdown is rendered by markdown-it with raw HTML off (any tag
 stays text) and images off; code, table cells and titles are `html.escape`d; links keep only http(s) targets
 that cleaning allowed (the cited papers' own URLs).
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from assistant.answers.support import SentenceSupport, SupportBlock, answer_support, support_counts
 from assistant.models import Answer, Citation, SentenceCheck
-from assistant.support import SentenceSupport, SupportBlock, answer_support, support_counts
 from assistant.text import safe_url
 
 CSS = """
@@ -153,7 +153,7 @@ def answer_html(text: str, citations: Sequence[Citation], checks: Sequence[Sente
     """An answer text and the core's verdicts → one self-contained HTML block (styles included). The
     text is cleaned here (`clean_output`: no images, tags or links but the cited papers' own), whatever
     the caller did."""
-    from assistant.citations import clean_output
+    from assistant.answers.citations import clean_output
 
     allowed = [u for u in (safe_url(c.url) for c in citations) if u]
     blocks = answer_support(clean_output(text, allowed), checks)

@@ -1,5 +1,5 @@
 """Model prose for reports (a comparison's synthesis, a summary's paragraphs): the reply cleaned by
-assistant.reply (no reasoning, citation styles as [n]), and a reply cut at the token limit cut back
+assistant.llm.reply (no reasoning, citation styles as [n]), and a reply cut at the token limit cut back
 to its complete sentences.
 
 What is left still goes through `citations.keep_cited_sentences`: only cited sentences are shown.
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from assistant.errors import LLMTruncated
-from assistant.llm import ChatModel
-from assistant.reply import clean_reply, cut_to_complete
+from assistant.llm.client import ChatModel
+from assistant.llm.reply import clean_reply, cut_to_complete
 
 
 def report_prose(llm: ChatModel, messages: Sequence[dict[str, str]]) -> str:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.citations import clean_output
-from assistant.embeddings import Embedder
-from assistant.extract import embed_sentences
-from assistant.library import Library
+from assistant.answers.citations import clean_output
+from assistant.answers.extract import embed_sentences
+from assistant.index.embeddings import Embedder
+from assistant.library.library import Library
 from assistant.models import Paper
 from assistant.text import normalize_space, quotable, split_sentences
 

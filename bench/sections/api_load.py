@@ -206,6 +206,6 @@ def _stall_note(r: dict[str, Any]) -> list[str]:
         f"The slow tail (p95 {r['all']['p95_ms'] / 1000:.1f} s against a {r['job_s']} s job) is reads that arrived "
         "while the job wrote: the server's readers and its writer share one Library, whose lock an ingest holds "
         "for the whole job, embedding included (`library.writing()` around every batch in "
-        "assistant/ingestion.py), so a read waits for the job's end. p50 is the cost of the concurrency alone.",
+        "assistant/library/ingestion.py), so a read waits for the job's end. p50 is the cost of the concurrency alone.",
         "",
     ]

@@ -17,8 +17,8 @@ from bench.common import CACHE, PAPERS, Config, Run, env_for, median, profile_cl
 
 def embedding_texts(corpus: Path) -> list[str]:
     """Exactly what `papers ingest` hands the model for this file."""
-    from assistant.chunking import chunk_paper
-    from assistant.embeddings import embedding_text
+    from assistant.index.embed_text import embedding_text
+    from assistant.library.chunking import chunk_paper
     from assistant.settings import Settings
     from ingest.sources import load_path
 

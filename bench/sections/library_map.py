@@ -1,4 +1,4 @@
-"""Map section: the library map (assistant/library_map.py `build_map`) for 10,000 papers, against a
+"""Map section: the library map (assistant/field/library_map.py `build_map`) for 10,000 papers, against a
 plain PCA of the same vectors measured in the same run.
 
 Synthetic but shaped like a library: 384-d unit vectors around a dozen topic centres (MiniLM's size),
@@ -50,7 +50,7 @@ def measure(run: Run, cfg: Config) -> None:
     from sklearn.decomposition import PCA
     from threadpoolctl import threadpool_limits
 
-    from assistant.library_map import build_map
+    from assistant.field.library_map import build_map
     from assistant.settings import Settings
 
     tsne_max = Settings(_env_file=None).map_tsne_max_papers  # type: ignore[call-arg]

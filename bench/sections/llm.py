@@ -63,10 +63,10 @@ def _ours(env: dict[str, str]) -> tuple[float, float, str]:
 
 
 def measure(run: Run, cfg: Config) -> None:
-    from assistant.budget import fit_sources
-    from assistant.citations import number_sources
+    from assistant.answers.budget import fit_sources
+    from assistant.answers.citations import number_sources
     from assistant.engine import Engine
-    from assistant.retrieve import above_bar
+    from assistant.retrieval.retrieve import above_bar
     from assistant.settings import Settings
     from bench.sections.quality import corpus_engine
     from ingest.sources.seed import SEED_FILE
@@ -90,7 +90,7 @@ def measure(run: Run, cfg: Config) -> None:
             eng = Engine(settings, library=built.library, embedder=built.embedder)
             answerer = eng.answerer
             result = above_bar(answerer.search(QUESTION), settings.relevance_bar)
-            from assistant.answer import SYSTEM_PROMPT
+            from assistant.answers.answer import SYSTEM_PROMPT
 
             sources, _ = fit_sources(SYSTEM_PROMPT, number_sources(result.hits), QUESTION, [], settings)
             messages = answerer.messages(QUESTION, sources, [])

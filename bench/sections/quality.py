@@ -71,11 +71,12 @@ def _vectors(texts: list[str], model_name: str, embed: Any) -> np.ndarray:
 def corpus_engine(corpus: Path) -> Iterator[tuple[Any, int, int, float]]:
     """A temporary library of `corpus` (vectors from the cache), yielded as (Engine, papers, chunks,
     seconds to write); the verify section builds its SciFact library the same way."""
-    from assistant.chunking import chunk_paper
-    from assistant.embeddings import embedding_text, get_embedder
     from assistant.engine import Engine
-    from assistant.ingestion import collect
-    from assistant.library import Library
+    from assistant.index.embed_text import embedding_text
+    from assistant.index.embeddings import get_embedder
+    from assistant.library.chunking import chunk_paper
+    from assistant.library.ingestion import collect
+    from assistant.library.library import Library
     from assistant.models import IngestReport
     from assistant.settings import Settings
     from ingest.pipeline import load_all
@@ -105,7 +106,7 @@ def corpus_engine(corpus: Path) -> Iterator[tuple[Any, int, int, float]]:
 
 def evaluate_set(es: EvalSet) -> dict[str, Any]:
     """Build a temporary library of the set's corpus and evaluate ours, BM25 alone and dense alone."""
-    from assistant.evaluate import BASELINES, load_questions
+    from assistant.retrieval.evaluate import BASELINES, load_questions
 
     with corpus_engine(es.corpus) as (engine, n_papers, n_chunks, write_s):
         questions = load_questions(es.questions)
@@ -163,7 +164,7 @@ def by_kind(results: list[Any], kinds: dict[str, tuple[str, str]]) -> dict[str, 
 
 def noise(ours: list[Any], other: list[Any], resamples: int = 2000) -> dict[str, float]:
     """Paired bootstrap over questions of ours − other nDCG@10: mean difference and its std."""
-    from assistant.evaluate import ndcg
+    from assistant.retrieval.evaluate import ndcg
 
     pairs = [
         (ndcg([x["id"] for x in a.ranked], a.relevant), ndcg([x["id"] for x in b.ranked], b.relevant))

@@ -18,7 +18,7 @@ CLAIMS = ROOT.parent / "shared" / "eval" / "scifact-claims" / "claims.jsonl"
 
 
 def measure(run: Run, cfg: Config) -> None:
-    from assistant.verify.claims import load_claims
+    from assistant.answers.verify.claims import load_claims
 
     corpus = SCIFACT / "corpus.jsonl"
     if not (corpus.exists() and CLAIMS.exists()):

@@ -94,7 +94,7 @@ def stop_app(app: App) -> None:
 @pytest.fixture(scope="session")
 def e2e_library(_seed_library_template: Path, embedder, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
     """The seed library plus the hostile paper, in a directory of its own."""
-    from assistant.library import Library
+    from assistant.library.library import Library
     from assistant.settings import Settings
     from tests.support import ingest_files
     from tests.ui_support import EVIL_PAPER, jsonl_bytes

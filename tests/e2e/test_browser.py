@@ -95,7 +95,7 @@ def test_ask_wait_for_answer_click_citation_shows_exact_source(page, app, tmp_pa
     caption = pg.locator(".st-key-src-1-1 [data-testid=stCaptionContainer]", has_text="Paper id").inner_text()
     paper_id = re.search(r"Paper id: (\S+)", caption).group(1)  # type: ignore[union-attr]
 
-    from assistant.library import Library
+    from assistant.library.library import Library
     from assistant.settings import Settings
 
     lib = Library(Settings(_env_file=None, data_dir=app.data_dir))  # type: ignore[call-arg]

@@ -33,7 +33,7 @@ def keep_screenshot(pg: Any, tmp_path: Path, name: str) -> None:
 
 
 def library_ids(data_dir: Path) -> set[str]:
-    from assistant.library import Library
+    from assistant.library.library import Library
     from assistant.settings import Settings
 
     lib = Library(Settings(_env_file=None, data_dir=data_dir))  # type: ignore[call-arg]

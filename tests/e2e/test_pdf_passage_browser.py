@@ -31,7 +31,7 @@ Rect = tuple[float, float, float, float]  # left, top, right, bottom in CSS pixe
 
 @pytest.fixture(scope="module")
 def pdf_app(_seed_library_template: Path, embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:  # type: ignore[no-untyped-def]
-    from assistant.library import Library
+    from assistant.library.library import Library
     from assistant.settings import Settings
     from tests.support import ingest_files
 

@@ -35,7 +35,7 @@ from ui.api.schemas import (
 )
 
 if TYPE_CHECKING:
-    from assistant.chat import Conversation
+    from assistant.answers.chat import Conversation
     from assistant.engine import Engine
 
 router = APIRouter()
@@ -107,7 +107,7 @@ def search(body: SearchRequest, _: Caller = Depends(reader), eng: Engine = Depen
              responses={200: {"content": {"text/event-stream": {}}, "description": "Answer, or SSE when stream"}})
 def ask(body: AskRequest, _: Caller = Depends(reader), eng: Engine = Depends(engine_of)) -> Any:
     """A cited answer; `stream=true`: Server-Sent Events (tokens, then the final Answer)."""
-    from assistant.chat import Turn
+    from assistant.models import Turn
 
     history = [Turn(**t.model_dump()) for t in body.history]
     if body.stream:

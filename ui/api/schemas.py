@@ -22,7 +22,7 @@ class FiltersIn(Strict):
     tag: str | None = None
 
     def to_filters(self) -> Any:
-        from assistant.retrieve import Filters
+        from assistant.retrieval.retrieve import Filters
 
         return Filters(**self.model_dump())
 

@@ -19,7 +19,7 @@ _TAG = typer.Option(None, "--tag", help="Only papers with this tag.")
 
 
 def _filters(year_from: int | None, year_to: int | None, author: str | None, tag: str | None) -> Any:
-    from assistant.retrieve import Filters
+    from assistant.retrieval.retrieve import Filters
 
     return Filters(year_from=year_from, year_to=year_to, author=author or None, tag=tag or None)
 
@@ -201,7 +201,7 @@ def eval_cmd(
 ) -> None:
     """Retrieval (hit@1, Recall@k, MRR@10, nDCG@10) and abstention metrics on a question set, or, with
     --claims, the verification core on labelled claims beside same-run cosine baselines."""
-    from assistant.evaluate import load_questions, parse_baselines
+    from assistant.retrieval.evaluate import load_questions, parse_baselines
 
     if claims is not None:
         _eval_claims(claims, verdicts, as_json)
@@ -231,7 +231,7 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def _eval_claims(path: Path, verdicts: Path | None, as_json: bool) -> None:
-    from assistant.verify.claims import load_claims
+    from assistant.answers.verify.claims import load_claims
 
     report = engine().verify_claims(load_claims(path))
     if verdicts is not None:

@@ -11,6 +11,7 @@ import typer
 
 if TYPE_CHECKING:
     from assistant.engine import Engine
+    from assistant.models import IngestReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,3 +62,12 @@ def engine(check_model: bool = True) -> Engine:
 
 def print_json(obj: Any) -> None:
     typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def exit_code(report: IngestReport) -> int:
+    """0: nothing failed; 1: some items failed, the rest went in; 2: nothing could be read."""
+    if report.failed == 0:
+        return 0
+    if report.added + report.updated + report.unchanged == 0:
+        return 2
+    return 1

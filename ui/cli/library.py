@@ -39,8 +39,8 @@ def ingest(
     prune: bool = typer.Option(False, "--prune", help="With --zotero: remove papers whose Zotero items are gone."),
 ) -> None:
     """Add papers to the library; unchanged papers are skipped, changed ones replaced."""
-    from assistant.ingestion import exit_code
     from ingest.pipeline import load_all
+    from ui.cli.common import exit_code
 
     if (collections or tags or prune) and not zotero:
         fail("--collection, --tag and --prune go with --zotero")
@@ -120,8 +120,8 @@ def zotero_ingest(
     eng: Engine, data_dir: Path | None, collections: list[str], tags: list[str], prune: bool, as_json: bool
 ) -> None:
     """`papers ingest --zotero [DATA_DIR]`: a sync; papers whose items left Zotero go only with --prune."""
-    from assistant.ingestion import exit_code
     from ingest.zotero_sync import sync_zotero
+    from ui.cli.common import exit_code
 
     done = sync_zotero(
         eng, data_dir, collections, tags, prune, write=lambda e, records: write_records(e, records, as_json)
@@ -151,8 +151,8 @@ def enrich(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Fill missing authors/year/venue/abstract of the library's papers by DOI (Crossref, OpenAlex) or arXiv id."""
-    from assistant.ingestion import exit_code
     from ingest.enrich import Enricher
+    from ui.cli.common import exit_code
 
     eng = engine(check_model=not dry_run)  # writing re-embeds: the library's model must be the configured one
     changed: list[Paper] = []

@@ -14,7 +14,7 @@ import typer
 from ui.cli.common import engine, friendly, print_json
 
 if TYPE_CHECKING:
-    from assistant.library_map import LibraryMap
+    from assistant.field.library_map import LibraryMap
 
 app = typer.Typer()
 EXAMPLES = 3

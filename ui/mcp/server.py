@@ -26,7 +26,7 @@ from pydantic import Field
 
 from assistant.errors import PapersError
 from assistant.models import Answer, Comparison, IngestReport, LoadError, Paper, PaperHit, Summary
-from assistant.retrieve import Filters
+from assistant.retrieval.retrieve import Filters
 from ui.api.auth import ApiKey, Denied, authorize
 from ui.api.schemas import SearchResponse
 

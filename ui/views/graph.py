@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from assistant.engine import Engine
-from assistant.graph import CitationGraph, MissingWork
+from assistant.field.graph import CitationGraph, MissingWork
 from assistant.text import md_escape
 from ui import render, state
 from ui.graph_parts import dot_source

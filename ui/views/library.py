@@ -147,7 +147,7 @@ def table(papers: list[Paper], chunks: dict[str, int]) -> list[str]:
 def metadata_source(p: Paper) -> str:
     """Where the metadata shown came from: Zotero, arXiv, a PDF's own pages, a bibliography file; then
     whether an online lookup filled gaps (enriched:*) and whether the user fixed fields by hand."""
-    from assistant.edits import edited_fields
+    from assistant.library.edits import edited_fields
 
     if p.source.startswith("zotero:"):
         base = "Zotero"

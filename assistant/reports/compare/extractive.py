@@ -14,14 +14,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.citations import Source, cited_numbers
-from assistant.embeddings import Embedder
-from assistant.extract import embed_sentences
+from assistant.answers.citations import Source, cited_numbers
+from assistant.answers.extract import embed_sentences
+from assistant.answers.verify import verbatim_check
+from assistant.index.embeddings import Embedder
 from assistant.models import Cell, ComparedPaper, Comparison, SentenceCheck
 from assistant.reports.compare.aspects import Aspect, aspect_for
 from assistant.reports.sources import PaperSource
 from assistant.text import short_title
-from assistant.verify import verbatim_check
 
 _W_SIM, _W_CUE, _W_POS = 1.0, 0.45, 0.12
 _INELIGIBLE = -1e6

@@ -1,12 +1,12 @@
 """The comparison table written by a chat model, every cell checked against its paper.
 
 Each paper gets one structured-JSON request (text and quote per aspect), read leniently
-(assistant.structured); a cell survives only when its quote is found in the paper
+(assistant.llm.structured); a cell survives only when its quote is found in the paper
 (`find_verbatim`: verbatim, up to a first letter's case and elisions), otherwise it is "not
 stated", never filled by guesswork. A row whose reply still cannot be read holds the paper's offline
 (extractive) cells and says why in its `fallback_reason`; when no row can be read, the whole table
 is the offline one. A reply cut at the token limit keeps the cells it completed, the rest offline.
-Every model-written cell is judged against its own quote by the verification core (assistant/verify):
+Every model-written cell is judged against its own quote by the verification core (assistant/answers/verify):
 one the quote does not bear out shows the quote instead. The synthesis keeps only sentences citing
 table rows that the rows bear out (partly supported ones marked), and gives way to the offline
 synthesis when none is left or the policy rejects it. LLM failures (LLMError) propagate: the caller
@@ -19,23 +19,23 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from assistant.citations import (
+from assistant.answers.citations import (
     UNTRUSTED_NOTE,
     Source,
     clean_output,
     format_sources,
     strip_markers,
 )
-from assistant.llm import ChatModel
+from assistant.answers.verify import Claim, Passage, Verifier
+from assistant.llm.client import ChatModel
+from assistant.llm.structured import Parsed, ask_structured
 from assistant.models import Cell, ComparedPaper, Comparison
 from assistant.reports.compare.aspects import NOT_STATED, Aspect, aspect_for
 from assistant.reports.compare.extractive import compared_papers, distinguishing_synthesis, synthesis_checks
 from assistant.reports.prose import report_prose
 from assistant.reports.sources import PaperSource, is_clean
 from assistant.settings import Settings
-from assistant.structured import Parsed, ask_structured
 from assistant.text import find_verbatim, normalize_space
-from assistant.verify import Claim, Passage, Verifier
 
 SYNTHESIS_CHARS = 6000  # of each paper's text a synthesis sentence is judged against (abstract and more)
 

@@ -1,26 +1,26 @@
 """A comparison from start to end: which papers, their sentences, then the LLM table or the offline one.
 
-The chat model comes from the caller as an `LLMSource` (assistant.fallback): this module never
-builds one, and "LLM, else the extractive table with the reason" is assistant.fallback's policy.
+The chat model comes from the caller as an `LLMSource` (assistant.llm.fallback): this module never
+builds one, and "LLM, else the extractive table with the reason" is assistant.llm.fallback's policy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assistant.embeddings import Embedder
+from assistant.answers.verify import Verifier
 from assistant.errors import PapersError
-from assistant.fallback import LLMSource, llm_or_extractive, no_llm
-from assistant.library import Library
-from assistant.llm import ChatModel
+from assistant.index.embeddings import Embedder
+from assistant.library.library import Library
+from assistant.llm.client import ChatModel
+from assistant.llm.fallback import LLMSource, llm_or_extractive, no_llm
 from assistant.models import Comparison, Paper
 from assistant.reports.compare.aspects import parse_aspects
 from assistant.reports.compare.extractive import extractive_cells, extractive_comparison
 from assistant.reports.compare.llm import llm_comparison
 from assistant.reports.sources import embed_sources, paper_sources
-from assistant.retrieve import Retriever, above_bar
+from assistant.retrieval.retrieve import Retriever, above_bar
 from assistant.settings import Settings
-from assistant.verify import Verifier
 
 
 def compare(

@@ -1,7 +1,7 @@
 """The summary text written by a chat model: an outline, a paragraph per theme, an overview.
 
 The themes come from the offline clustering; the model plans a title and a heading per theme (one
-structured-JSON request, read leniently by assistant.structured), writes each theme's paragraph
+structured-JSON request, read leniently by assistant.llm.structured), writes each theme's paragraph
 from its papers' abstracts, then the overview. Reasoning blocks never reach the text
 (assistant.reports.prose), every sentence without a valid citation is dropped, and a part left
 with none keeps its extractive text. LLM failures (LLMError) propagate: the caller falls back to
@@ -15,21 +15,21 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from assistant.citations import (
+from assistant.answers.citations import (
     UNTRUSTED_NOTE,
     Source,
     clean_output,
     format_sources,
     strip_markers,
 )
-from assistant.llm import ChatModel
+from assistant.answers.verify import UnsupportedReply, Verified, Verifier
+from assistant.llm.client import ChatModel
+from assistant.llm.structured import chat_structured
 from assistant.models import Paper, SentenceCheck
 from assistant.reports.prose import report_prose
 from assistant.reports.summary.extractive import Sections
 from assistant.reports.summary.themes import Theme
-from assistant.structured import chat_structured
 from assistant.text import normalize_space
-from assistant.verify import UnsupportedReply, Verified, Verifier
 
 LLM_PER_THEME = 8  # papers of a theme shown to the LLM
 
@@ -106,7 +106,7 @@ def llm_parts(
     verifier: Verifier,
 ) -> LLMParts:
     """The model's title, overview and sections, local citation numbers, each part's cited sentences
-    judged (assistant/verify). A part the model leaves without a sentence its sources bear out (or
+    judged (assistant/answers/verify). A part the model leaves without a sentence its sources bear out (or
     mostly unsupported) keeps its extractive text; a degenerate part, or no part of the model's left,
     rejects the whole summary (`UnsupportedReply`: the caller falls back to the offline summary)."""
     out = LLMParts()

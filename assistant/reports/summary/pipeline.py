@@ -1,8 +1,8 @@
 """A summary from start to end: which papers, their themes and sentences, then the LLM text or the
 offline text, and references numbered in order of first citation.
 
-The chat model comes from the caller as an `LLMSource` (assistant.fallback): this module never
-builds one, and "LLM, else the extractive summary with the reason" is assistant.fallback's policy.
+The chat model comes from the caller as an `LLMSource` (assistant.llm.fallback): this module never
+builds one, and "LLM, else the extractive summary with the reason" is assistant.llm.fallback's policy.
 """
 
 from __future__ import annotations
@@ -10,21 +10,21 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Literal
 
-from assistant.citations import Source, cited_numbers, cited_sentences, first_citation_order, renumber_markers
-from assistant.embeddings import Embedder
+from assistant.answers.citations import Source, cited_numbers, cited_sentences, first_citation_order, renumber_markers
+from assistant.answers.verify import Verifier, verbatim_check
 from assistant.errors import PapersError
-from assistant.fallback import LLMSource, llm_or_extractive, no_llm
-from assistant.library import Library
-from assistant.llm import ChatModel
+from assistant.index.embeddings import Embedder
+from assistant.library.library import Library
+from assistant.llm.client import ChatModel
+from assistant.llm.fallback import LLMSource, llm_or_extractive, no_llm
 from assistant.models import Paper, Reference, SentenceCheck, Summary, SummarySection
 from assistant.reports.sources import embed_sources, paper_sources
 from assistant.reports.summary.extractive import PER_THEME, Sections, extractive_parts
 from assistant.reports.summary.llm import llm_parts
 from assistant.reports.summary.themes import build_themes, paper_vectors
-from assistant.retrieve import Retriever
+from assistant.retrieval.retrieve import Retriever
 from assistant.settings import Settings
 from assistant.text import normalize_space
-from assistant.verify import Verifier, verbatim_check
 
 DEFAULT_MAX_PAPERS = 12
 # Papers whose best passage is much weaker than the best paper's are off the topic for a summary,

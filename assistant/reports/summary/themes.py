@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.embeddings import Embedder
-from assistant.extract import embed_sentences
+from assistant.answers.extract import embed_sentences
+from assistant.index.embeddings import Embedder
 from assistant.models import Paper
 from assistant.text import normalize_space
 

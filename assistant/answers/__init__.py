@@ -1,0 +1,1 @@
+"""Cited answers: evidence, citations, conversation memory, the prompt budget and the verification core."""

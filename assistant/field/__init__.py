@@ -1,0 +1,1 @@
+"""The field around the papers: the citation graph, related papers, the library map."""

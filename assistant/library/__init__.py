@@ -1,0 +1,1 @@
+"""The library: records in, chunks and vectors stored (Chroma + the SQLite store), pages, edits, export/import."""
