@@ -1,6 +1,6 @@
-"""The shape of the code, checked: dependencies point one way (ui → ingest → assistant), no module
-imports another's private names, no import circle, faces go through the front door, and a module
-over ~400 lines says why in its docstring."""
+"""The shape of the code, checked: dependencies point one way (ui → ingest → assistant, and between the
+core's rooms), no module imports another's private names, no import circle, faces go through the front
+door, and a module over ~400 lines says why in its docstring."""
 
 from __future__ import annotations
 
@@ -137,21 +137,88 @@ def test_long_modules_say_why() -> None:
     assert long == []
 
 
-def test_faces_use_the_front_door_only() -> None:
-    """The CLI and the pages reach the core's work through assistant.engine, never around it (they may
-    name the core's value types and pure helpers)."""
-    around = {"assistant.library.library", "assistant.retrieval.retrieve", "assistant.answers.answer",
-              "assistant.library.ingestion", "assistant.index.embeddings",
-              "assistant.library.transfer", "assistant.llm.client"}
-    values = {"Filters", "LLMStatus", "exit_code"}
-    wrong = [
-        f"{mod}: from {target} import {', '.join(names) or '*'}"
-        for mod, path in MODULES.items()
-        if mod.startswith("ui.")
-        for target, names in _imports(path, top_level_only=False)
-        if target in around and not (names and set(names) <= values)
-    ]
+# The core's rooms and what each may use besides the shared top-level modules. The order is the
+# direction: a room reads only rooms listed for it, so a change lands where its concern lives.
+ROOMS: dict[str, set[str]] = {
+    "index": set(),  # embedders, BM25, tokens: the bottom
+    "library": {"index"},  # records → chunks → the two stores
+    "retrieval": {"index", "library"},  # search, answerability, retrieval metrics
+    "llm": set(),  # the model transport, knows nothing of papers
+    "answers": {"index", "library", "retrieval", "llm"},  # cited answers and the verification core
+    "reports": {"index", "library", "retrieval", "llm", "answers"},  # compare, summarize, exports
+    "field": {"index", "library", "reports"},  # graph, related, the map (the map names the summary's themes)
+}
+SHARED = {"models", "settings", "errors", "text"}  # import no room: every room may read them
+FRONT = "engine"  # the front door: may read everything
+TOP_LEVEL_MAX = 8
+# What the faces (ui/) may import from the core: the front door, its value types, settings, errors,
+# and two pure helpers (the Markdown escaper and the export writers).
+FACE_ALLOWED = {"assistant.engine", "assistant.models", "assistant.settings", "assistant.errors",
+                "assistant.text", "assistant.reports.exports"}
+
+
+def _room(mod: str) -> str:
+    parts = mod.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_the_core_is_in_rooms() -> None:
+    top = sorted(p.stem for p in (ROOT / "assistant").glob("*.py") if p.stem != "__init__")
+    packages = sorted(p.name for p in (ROOT / "assistant").iterdir() if (p / "__init__.py").exists())
+    assert len(top) <= TOP_LEVEL_MAX, top
+    assert set(top) == SHARED | {FRONT}, top
+    assert packages == sorted(ROOMS), packages  # a new package is placed in ROOMS on purpose
+
+
+def test_rooms_point_one_way() -> None:
+    wrong = []
+    for mod, path in MODULES.items():
+        if not mod.startswith("assistant."):
+            continue
+        room = _room(mod)
+        for target, names in _imports(path, top_level_only=False):
+            for dep in _resolve(target, names) or [target]:
+                if not dep.startswith("assistant."):
+                    continue
+                used = _room(dep)
+                if used == room or room == FRONT:
+                    continue
+                if room in SHARED:
+                    if used not in SHARED:
+                        wrong.append(f"{mod} (shared) imports {dep}")
+                elif used not in SHARED and used not in ROOMS.get(room, set()):
+                    wrong.append(f"{mod} ({room}) imports {dep}")
     assert wrong == []
+
+
+def _face_imports() -> dict[str, set[str]]:
+    """Each core module the faces import, with the ui modules that import it."""
+    used: dict[str, set[str]] = {}
+    for mod, path in MODULES.items():
+        if not mod.startswith("ui."):
+            continue
+        for target, names in _imports(path, top_level_only=False):
+            if target == "assistant":
+                for name in names:
+                    used.setdefault(f"assistant.{name}", set()).add(mod)
+            elif target.startswith("assistant."):
+                used.setdefault(target, set()).add(mod)
+    return used
+
+
+def test_faces_use_the_front_door_only() -> None:
+    """The CLI, the pages, the API and MCP reach the core through assistant.engine and its value types
+    (models), never around it: at most six core modules, the allowed ones."""
+    used = _face_imports()
+    assert len(used) <= 6, sorted(used)
+    assert {m: sorted(by) for m, by in used.items() if m not in FACE_ALLOWED} == {}
+
+
+def test_no_face_casts_to_the_engine() -> None:
+    """Local and client mode share one typed door: nothing in ui/ pretends a RemoteEngine is an Engine."""
+    casts = [f"{mod}" for mod, path in MODULES.items()
+             if mod.startswith("ui.") and "cast(Engine" in path.read_text(encoding="utf-8")]
+    assert casts == []
 
 
 def test_cli_entry_points_list_the_same_commands() -> None:
