@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import httpx
 
-from assistant.models import LoadError, Paper
+from assistant.models import LoadError, Paper, arxiv_id_of_doi, norm_doi
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ SERVICES = ("crossref", "openalex", "arxiv")
 USER_AGENT = "paper-assistant/metadata-enrichment (https://github.com/paper-assistant)"
 ARXIV_GAP_S = 3.0  # arXiv's API terms: no more than one request every three seconds
 MAX_RETRY_AFTER_S = 60.0
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)", re.IGNORECASE)
 
 
 # -- pure: answers → fields ------------------------------------------------------------------------------
@@ -147,10 +146,6 @@ def merge_missing(paper: Paper, fields: Mapping[str, Any], source: str = "") -> 
     if source and (tag := f"enriched:{source}") not in paper.tags:
         filled["tags"] = [*paper.tags, tag]
     return paper.model_copy(update=filled)
-
-
-def normalize_doi(doi: str) -> str:
-    return _DOI_PREFIX.sub("", doi.strip()).strip().lower()
 
 
 # -- I/O: the polite client ------------------------------------------------------------------------------
@@ -315,10 +310,11 @@ class Enricher:
         """`paper` with what the services know filled in; unchanged when nothing is missing or found."""
         if not missing(paper):
             return paper
-        doi = normalize_doi(paper.doi)
         from ingest.sources.arxiv import base_id, normalize_id
 
-        aid = normalize_id(paper.arxiv_id) if paper.arxiv_id else None
+        # An arXiv DOI (10.48550/arXiv.…) is DataCite's, not Crossref's: it is looked up as the arXiv id.
+        aid = normalize_id(paper.arxiv_id or arxiv_id_of_doi(paper.doi)) or None
+        doi = "" if arxiv_id_of_doi(paper.doi) else norm_doi(paper.doi)
         lookups: list[tuple[str, Callable[[str], dict[str, Any] | None], str]] = []
         if doi:
             lookups += [("crossref", self.crossref, doi), ("openalex", self.openalex, doi)]

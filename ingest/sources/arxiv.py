@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import feedparser
 import httpx
 
-from assistant.models import LoadError, Paper
+from assistant.models import LoadError, Paper, clean_doi
 from assistant.settings import Settings
 
 PAGE_SIZE = 100  # results per request (the API allows up to 2000 per request, but large pages are slow and flaky)
@@ -170,13 +170,12 @@ def entry_to_paper(entry: Mapping[str, Any]) -> Paper | None:
     published = entry.get("published_parsed")
     year = published.tm_year if published is not None and published.tm_year > 1900 else None
     return Paper(
-        id=f"arxiv:{aid}",
         title=_clean(str(entry.get("title") or "")),
         abstract=_clean(str(entry.get("summary") or "")),
         authors=[name for a in entry.get("authors") or [] if (name := _clean(str(a.get("name") or "")))],
         year=year,
         url=entry_id,
-        doi=str(entry.get("arxiv_doi") or "").strip(),
+        doi=clean_doi(str(entry.get("arxiv_doi") or "")),  # with a journal DOI the id is doi:… (make_paper_id)
         arxiv_id=aid,
         venue=_clean(str(entry.get("arxiv_journal_ref") or "")),
         tags=list(dict.fromkeys(categories)),
