@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 def normalize_title(title: str) -> str:
@@ -34,9 +34,10 @@ class BibReference(BaseModel):
 
 
 class Paper(BaseModel):
-    """One paper as the library knows it. `id` is stable across re-ingests."""
+    """One paper as the library knows it. `id` is stable across re-ingests; built without one, it is
+    `make_paper_id`'s from the DOI, arXiv id or title."""
 
-    id: str
+    id: str = Field("", description="doi:…, arxiv:…, a record's own id, or t:<title hash> (make_paper_id).")
     title: str
     abstract: str = ""
     sections: list[Section] = Field(default_factory=list, description="Body text (PDFs), by section.")
@@ -53,6 +54,15 @@ class Paper(BaseModel):
         default_factory=list,
         description="Each PDF page's text, only while ingesting (chunks get their page from it); never stored.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def identify(cls, data: Any) -> Any:
+        """A record built without an id gets the one id rule's (`make_paper_id`): loaders never make ids."""
+        if isinstance(data, dict) and not str(data.get("id") or "").strip():
+            fields = {k: str(data.get(k) or "") for k in ("doi", "arxiv_id", "title")}
+            data = {**data, "id": make_paper_id(**fields)}
+        return data
 
     @property
     def full_text(self) -> str:
@@ -74,14 +84,75 @@ class Paper(BaseModel):
         return self.model_dump(exclude={"sections", "page_texts"})
 
 
-def make_paper_id(*, given: str = "", doi: str = "", arxiv_id: str = "", title: str = "") -> str:
-    """Stable id: given id, else DOI, else arXiv id, else a hash of the normalized title."""
+# -- paper ids: the one rule every loader follows -------------------------------------------------------
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.|www\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+_ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$", re.IGNORECASE)
+_ARXIV_PREFIX = re.compile(r"^(?:arxiv:\s*|https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/)", re.IGNORECASE)
+_ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(?:v\d+)?$")
+_ARXIV_OLD = re.compile(r"^([a-z][a-z\-]*)(?:\.[a-z]{2})?/(\d{7})(?:v\d+)?$", re.IGNORECASE)
+
+
+def clean_doi(doi: str) -> str:
+    """A DOI as the paper shows it: `https://doi.org/`, `doi:` and trailing punctuation off, case kept."""
+    return _DOI_PREFIX.sub("", doi.strip()).strip().rstrip(".,;")
+
+
+def norm_doi(doi: str) -> str:
+    """A DOI for matching and ids: `clean_doi`, lowercased (DOIs are case-insensitive)."""
+    return clean_doi(doi).lower()
+
+
+def norm_arxiv_id(arxiv_id: str) -> str:
+    """An arXiv id for matching and ids: `arXiv:` / abs or pdf URL / `.pdf` and the version off
+    (`arXiv:2301.00001v2` → `2301.00001`); an old-style id's archive lowercased and its subject class
+    dropped, as arXiv's canonical form has it (`Math.AG/0101001v1` → `math/0101001`). Text that is
+    no arXiv id is only stripped of those (the rule never loses what a record gave)."""
+    text = _ARXIV_PREFIX.sub("", arxiv_id.strip()).strip()
+    text = re.sub(r"\.pdf$", "", text, flags=re.IGNORECASE)
+    if m := _ARXIV_NEW.match(text):
+        return m.group(1)
+    if m := _ARXIV_OLD.match(text):
+        return f"{m.group(1).lower()}/{m.group(2)}"
+    return re.sub(r"v\d+$", "", text)
+
+
+def arxiv_id_of_doi(doi: str) -> str:
+    """The arXiv id an arXiv DOI names (`10.48550/arXiv.2301.00001` → `2301.00001`); "" for other DOIs."""
+    m = _ARXIV_DOI.match(clean_doi(doi))
+    return norm_arxiv_id(m.group(1)) if m else ""
+
+
+def make_paper_id(
+    *, given: str = "", doi: str = "", arxiv_id: str = "", title: str = "", fallback: str = ""
+) -> str:
+    """The paper-id rule, the one place every loader's id comes from (`Paper` applies it to a record
+    built without an id). First that applies:
+
+    1. `given`: a record's own id (JSONL / CSV `id`), as is;
+    2. an arXiv DOI (`10.48550/arXiv.X`) → `arxiv:X`: it names the preprint, as arXiv itself does;
+    3. a DOI → `doi:` + `norm_doi` (no `https://doi.org/`, lowercased);
+    4. an arXiv id → `arxiv:` + `norm_arxiv_id` (no `arXiv:`, no version);
+    5. `fallback`: a source's own stable key (Zotero's `zotero:<itemKey>`);
+    6. `t:` + a hash of the normalised title.
+
+    What this changed for existing libraries (a re-ingest adds the new id; `papers remove` the old):
+    a paper with an arXiv DOI from BibTeX, Web of Science, a PDF, JSONL or CSV was `doi:10.48550/arxiv.x`
+    (RIS and CSL-JSON already gave `arxiv:X`); a paper from the arXiv API with a journal DOI was
+    `arxiv:X` and is now `doi:…`, as from every other format; a Zotero item with an arXiv id and no DOI
+    was `zotero:<key>` (a Zotero sync lists the old one as gone, `--prune` removes it); an old-style id
+    with a subject class (`math.AG/0101001`) drops it. DOIs with `https://doi.org/` (WoS) and any other
+    id are unchanged. The title hash stays title-only (not title + year): every such id is kept.
+    """
     if given and given.strip():
         return given.strip()
-    if doi and doi.strip():
-        return "doi:" + doi.strip().lower()
-    if arxiv_id and arxiv_id.strip():
-        return "arxiv:" + re.sub(r"v\d+$", "", arxiv_id.strip())
+    if aid := arxiv_id_of_doi(doi):
+        return "arxiv:" + aid
+    if doi and (key := norm_doi(doi)):
+        return "doi:" + key
+    if arxiv_id and (key := norm_arxiv_id(arxiv_id)):
+        return "arxiv:" + key
+    if fallback and fallback.strip():
+        return fallback.strip()
     return "t:" + hashlib.sha1(normalize_title(title).encode()).hexdigest()[:12]
 
 

@@ -239,7 +239,9 @@ class Settings(BaseSettings):
     # --- arXiv ---------------------------------------------------------------
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv API endpoint (Atom).")
     arxiv_timeout_s: float = Field(30.0, gt=0, description="Timeout of one arXiv API request in seconds.")
-    arxiv_retries: int = Field(2, ge=0, description="Retries of a failed arXiv API request (3 s apart).")
+    arxiv_retries: int = Field(
+        2, ge=0, description="Retries of a failed arXiv API request (429, 5xx, connection; Retry-After; >= 3 s apart)."
+    )
 
     # --- metadata enrichment (off by default) ---------------------------------
     enrich: bool = Field(
@@ -249,7 +251,9 @@ class Settings(BaseSettings):
     crossref_api_url: str = Field("https://api.crossref.org", description="Crossref REST API base URL.")
     openalex_api_url: str = Field("https://api.openalex.org", description="OpenAlex API base URL.")
     enrich_timeout_s: float = Field(15.0, gt=0, description="Timeout of one enrichment request in seconds.")
-    enrich_retries: int = Field(2, ge=0, description="Retries of a failed enrichment request (with back-off).")
+    enrich_retries: int = Field(
+        2, ge=0, description="Retries of a failed enrichment request (429, 5xx, connection; Retry-After or back-off)."
+    )
     enrich_rate_per_s: float = Field(
         5.0, gt=0, description="Most enrichment requests per second to one service (a polite client)."
     )

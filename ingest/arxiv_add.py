@@ -38,5 +38,8 @@ def arxiv_usable(settings: Settings) -> bool:
 
 
 def add_from_arxiv(engine: Engine, arxiv_id: str) -> IngestReport:
-    """Fetch one paper by arXiv id and ingest it; a failed fetch is the report's error, not an exception."""
-    return engine.ingest(fetch_arxiv([arxiv_id], "", 1, engine.settings))
+    """Fetch one paper by arXiv id and add it the one way in (enriched when PAPERS_ENRICH is on); a
+    failed fetch is the report's error, not an exception."""
+    from ingest.pipeline import add_to_library
+
+    return add_to_library(engine, fetch_arxiv([arxiv_id], "", 1, engine.settings), engine.settings).report

@@ -3,11 +3,12 @@ filled by DOI (Crossref, then OpenAlex) or arXiv id (the arXiv API). A present v
 each service that filled something leaves an `enriched:<service>` tag on the paper.
 
 Pure parts: `crossref_to_fields`, `openalex_to_fields`, `arxiv_feed_to_fields`, `merge_missing`. The I/O is
-`Enricher`: one httpx client, a timeout on each request, retries with back-off on 429 / 5xx / connection
-errors (Retry-After honoured), a per-service rate limit, a User-Agent naming the project and the mailto,
-and an on-disk cache under data_dir/cache/enrich/<service>/<sha1>.json holding answers and "not found"
-alike, so a re-run asks nothing. A service that cannot be reached is given up on for the rest of the run:
-offline costs one timeout, not one per paper. Nothing here is imported while enrichment is off.
+`Enricher`: one httpx client, a timeout on each request, retries on 429 / 5xx / connection errors
+(ingest/retry.py, tenacity: Retry-After honoured, else capped exponential back-off), a per-service rate limit,
+a User-Agent naming the project and the mailto, and an on-disk cache under
+data_dir/cache/enrich/<service>/<sha1>.json holding answers and "not found" alike, so a re-run asks nothing. A
+service that cannot be reached is given up on for the rest of the run: offline costs one timeout, not one per
+paper. Nothing here is imported while enrichment is off.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from urllib.parse import quote
 
 import httpx
 
-from assistant.models import LoadError, Paper
+from assistant.models import LoadError, Paper, arxiv_id_of_doi, norm_doi
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,7 @@ FIELDS = ("authors", "year", "venue", "abstract")
 SERVICES = ("crossref", "openalex", "arxiv")
 USER_AGENT = "paper-assistant/metadata-enrichment (https://github.com/paper-assistant)"
 ARXIV_GAP_S = 3.0  # arXiv's API terms: no more than one request every three seconds
-MAX_RETRY_AFTER_S = 60.0
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)", re.IGNORECASE)
+RETRY_BASE_S = 0.5  # the first back-off (then 1, 2, ... s) when the answer gives no Retry-After
 
 
 # -- pure: answers → fields ------------------------------------------------------------------------------
@@ -149,10 +149,6 @@ def merge_missing(paper: Paper, fields: Mapping[str, Any], source: str = "") -> 
     return paper.model_copy(update=filled)
 
 
-def normalize_doi(doi: str) -> str:
-    return _DOI_PREFIX.sub("", doi.strip()).strip().lower()
-
-
 # -- I/O: the polite client ------------------------------------------------------------------------------
 class Unreachable(Exception):
     """The service did not answer usefully (connection, timeout, 429 / 5xx after the retries)."""
@@ -233,14 +229,6 @@ class Enricher:
             self._sleep(pause)
         self._last[service] = time.monotonic()
 
-    def _backoff(self, attempt: int, resp: httpx.Response | None) -> float:
-        if resp is not None and (after := resp.headers.get("Retry-After")):
-            try:
-                return min(max(float(after), 0.0), MAX_RETRY_AFTER_S)
-            except ValueError:
-                pass  # an HTTP date: fall back to the exponential back-off
-        return min(0.5 * 2**attempt, MAX_RETRY_AFTER_S)
-
     def get(self, service: str, url: str, params: Mapping[str, str] | None = None) -> _Answer:
         """The answer for url (200 or 404), from the cache or the service; Unreachable otherwise."""
         key = str(httpx.URL(url, params={k: v for k, v in (params or {}).items() if k != "mailto"}))
@@ -252,38 +240,45 @@ class Enricher:
             self._http = httpx.Client(
                 timeout=self.settings.enrich_timeout_s, follow_redirects=True, headers=self._headers
             )
-        tries = self.settings.enrich_retries + 1
-        for attempt in range(tries):
+        from ingest.retry import RetryableStatus, call, retryable
+
+        http = self._http
+
+        def attempt() -> httpx.Response:
             self._pace(service)
             self.stats.requests += 1
-            resp: httpx.Response | None = None
-            try:
-                resp = self._http.get(url, params=params)
-            except httpx.TimeoutException as exc:
-                # A stalled service would cost the timeout once per try and per paper: give up on it now.
-                self._down.add(service)
-                raise Unreachable(f"{service}: no answer within {self.settings.enrich_timeout_s:g}s") from exc
-            except httpx.HTTPError as exc:
-                if attempt + 1 < tries:
-                    self._sleep(self._backoff(attempt, None))
-                    continue
-                self._down.add(service)
-                raise Unreachable(f"{service}: {type(exc).__name__}: {str(exc)[:200]}") from exc
-            if resp.status_code == 429 or resp.status_code >= 500:
-                if attempt + 1 < tries:
-                    self._sleep(self._backoff(attempt, resp))
-                    continue
-                self._down.add(service)  # still failing after the retries: leave it alone for this run
-                raise Unreachable(f"{service}: HTTP {resp.status_code}")
-            if resp.status_code in (404, 410):
-                answer = _Answer(404)
-            elif resp.status_code == 200:
-                answer = _Answer(200, resp.text, resp.headers.get("content-type", ""))
-            else:
-                raise Unreachable(f"{service}: HTTP {resp.status_code}")
-            self._store(service, key, answer)
-            return answer
-        raise AssertionError("unreachable: the last try returns or raises")
+            resp = http.get(url, params=params)
+            if retryable(resp):
+                raise RetryableStatus(resp)
+            return resp
+
+        def again(exc: BaseException) -> bool:
+            # A stalled service would cost the timeout once per try and per paper: a timeout is not retried.
+            return isinstance(exc, RetryableStatus) or (
+                isinstance(exc, httpx.HTTPError) and not isinstance(exc, httpx.TimeoutException)
+            )
+
+        try:
+            resp = call(
+                attempt, attempts=self.settings.enrich_retries + 1, again=again, base_s=RETRY_BASE_S, sleep=self._sleep
+            )
+        except httpx.TimeoutException as exc:
+            self._down.add(service)  # given up on for the rest of the run
+            raise Unreachable(f"{service}: no answer within {self.settings.enrich_timeout_s:g}s") from exc
+        except httpx.HTTPError as exc:
+            self._down.add(service)
+            raise Unreachable(f"{service}: {type(exc).__name__}: {str(exc)[:200]}") from exc
+        except RetryableStatus as exc:
+            self._down.add(service)  # still failing after the retries: leave it alone for this run
+            raise Unreachable(f"{service}: HTTP {exc.response.status_code}") from exc
+        if resp.status_code in (404, 410):
+            answer = _Answer(404)
+        elif resp.status_code == 200:
+            answer = _Answer(200, resp.text, resp.headers.get("content-type", ""))
+        else:
+            raise Unreachable(f"{service}: HTTP {resp.status_code}")
+        self._store(service, key, answer)
+        return answer
 
     # -- the services -----------------------------------------------------------------------------------
     def _mailto(self) -> dict[str, str]:
@@ -315,10 +310,11 @@ class Enricher:
         """`paper` with what the services know filled in; unchanged when nothing is missing or found."""
         if not missing(paper):
             return paper
-        doi = normalize_doi(paper.doi)
         from ingest.sources.arxiv import base_id, normalize_id
 
-        aid = normalize_id(paper.arxiv_id) if paper.arxiv_id else None
+        # An arXiv DOI (10.48550/arXiv.…) is DataCite's, not Crossref's: it is looked up as the arXiv id.
+        aid = normalize_id(paper.arxiv_id or arxiv_id_of_doi(paper.doi)) or None
+        doi = "" if arxiv_id_of_doi(paper.doi) else norm_doi(paper.doi)
         lookups: list[tuple[str, Callable[[str], dict[str, Any] | None], str]] = []
         if doi:
             lookups += [("crossref", self.crossref, doi), ("openalex", self.openalex, doi)]

@@ -2,8 +2,9 @@
 
 A watchdog `Observer` only marks paths as pending; the main loop stats the pending paths and reads a
 file once its size and mtime stayed unchanged for `debounce_s` (`settle`, a pure decision), so a file
-still being copied is never read half-written. Every write goes through `Engine.ingest` /
-`Engine.remove`, which take the library's single-writer lock.
+still being copied is never read half-written. Every write goes the one way in
+(`ingest.pipeline.add_to_library`, enriched when PAPERS_ENRICH is on) or through `Engine.remove`, both
+taking the library's single-writer lock.
 
 Which papers a file holds: the papers its last load yielded (kept in memory), plus the library's
 papers whose `source` names it ("dir/x.pdf", "dir/x.bib:12", "dir/x.json#3"). When a file changes,
@@ -182,7 +183,7 @@ class Watcher:
 
     def changed(self, path: Path) -> None:
         """(Re)read one file: add or update its papers, remove those it no longer yields."""
-        from ingest.pipeline import load_all
+        from ingest.pipeline import add_to_library, load_all
 
         # Only the first PAPERS_INGEST_MAX_ERRORS errors are held (the rest counted): a file of a
         # million bad lines must not become a million error objects.
@@ -201,10 +202,13 @@ class Watcher:
             return
         papers = [i for i in items if isinstance(i, Paper)]
         try:
-            report = self.engine.ingest(items)
+            added = add_to_library(self.engine, items, self.engine.settings)
         except Exception as exc:
             self.warn(f"error: {path}: {exc}")
             return
+        report = added.report
+        if added.enrichment:
+            self.echo(f"{added.enrichment} ({self._name(path)})")
         for err in report.errors:
             self.warn(f"error: {err}")
         more = report.failed + unkept - len(report.errors)

@@ -1,20 +1,24 @@
 """A Zotero sync, shared by `papers ingest --zotero` and the Library page: read, write, find what left.
 
-`ingest.sources.zotero.load_zotero` turns the database into records; this writes them through the
-Engine (unchanged items embed nothing: content hashes), lists the papers whose Zotero item is gone and
-removes them only when asked (`prune`), so both faces report the same thing.
+`ingest.sources.zotero.load_zotero` turns the database into records; this writes them the one way in
+(`ingest.pipeline.add_to_library`: enriched when PAPERS_ENRICH is on; unchanged items embed nothing),
+lists the papers whose Zotero item is gone and removes them only when asked (`prune`), so both faces
+report the same thing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.engine import Engine
 from assistant.models import IngestReport, Paper
+from ingest.pipeline import Progress, add_to_library
 from ingest.sources.zotero import SKIPPED, ZoteroImport, default_data_dir, load_zotero, stale_ids
+
+if TYPE_CHECKING:
+    from assistant.engine import Engine
 
 
 @dataclass
@@ -47,18 +51,12 @@ def sync_zotero(
     collections: Sequence[str] = (),
     tags: Sequence[str] = (),
     prune: bool = False,
-    write: Callable[[Engine, list[Any]], IngestReport] | None = None,
+    progress: Progress | None = None,
 ) -> ZoteroSync:
-    """Import (or re-sync) a Zotero data directory into the library. `write` lets a face show progress."""
+    """Import (or re-sync) a Zotero data directory into the library; `progress` lets a face show it."""
     got = load_zotero(data_dir or default_data_dir(), engine.settings, collections, tags)
-    records: list[Any] = got.records
-    stats = None
-    if engine.settings.enrich:  # fills what Zotero left empty; off, ingest.enrich is never imported
-        from ingest.enrich import EnrichStats, enrich_records
-
-        records = list(enrich_records(records, engine.settings, stats := EnrichStats()))
-    report = write(engine, records) if write is not None else engine.ingest(records)
+    added = add_to_library(engine, got.records, engine.settings, progress)  # enrichment fills what Zotero left empty
     stale = stale_ids(engine.papers(), got.live)
     gone = sorted(engine.papers(stale), key=lambda p: p.id)
     removed = engine.remove(stale) if prune and stale else []
-    return ZoteroSync(got, report, gone, removed, stats.summary() if stats is not None else "")
+    return ZoteroSync(got, added.report, gone, removed, added.enrichment)

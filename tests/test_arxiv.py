@@ -41,7 +41,8 @@ def test_fetch_by_ids(replay: ArxivReplay) -> None:
                              "", 10, _settings(replay.url)))
     papers_ = [i for i in items if isinstance(i, Paper)]
     errors = [i for i in items if isinstance(i, LoadError)]
-    assert [p.id for p in papers_] == ["arxiv:2308.05732", "arxiv:2006.10256"]
+    # A journal DOI on the arXiv record: its id is the DOI's, as from every other format (make_paper_id).
+    assert [p.id for p in papers_] == ["arxiv:2308.05732", "doi:10.1038/s41586-020-2649-2"]
     assert [(e.source, e.message) for e in errors] == [
         ("arxiv:nonsense", "'nonsense' is not an arXiv id (like 2308.05732)"),
         ("arxiv:9999.99999", "not found on arXiv"),
@@ -149,7 +150,7 @@ def test_cli_arxiv_ingest(replay: ArxivReplay) -> None:
     # One request for the ids, one for the query, 3 s apart as arXiv's terms of use ask.
     assert len(replay.times) == 2 and replay.times[1] - replay.times[0] >= arxiv_source.REQUEST_GAP_S == 3.0
     listed = {p["id"]: p for p in papers_json("list", "--json")}
-    assert sorted(listed) == ["arxiv:2006.10256", "arxiv:2303.08797", "arxiv:2308.05732"]
+    assert sorted(listed) == ["arxiv:2303.08797", "arxiv:2308.05732", "doi:10.1038/s41586-020-2649-2"]
     interp = listed["arxiv:2303.08797"]
     assert interp["title"] == "Stochastic Interpolants: A Unifying Framework for Flows and Diffusions"
     assert interp["authors"] == ["Michael S. Albergo", "Nicholas M. Boffi", "Eric Vanden-Eijnden"]

@@ -238,8 +238,13 @@ def test_client_mode_writes_through_the_guard(open_api: tuple[str, Engine]) -> N
     remote = RemoteEngine(get_settings().model_copy(update={"api_url": url}))
     report = remote.ingest([Paper(id="client-1", title="Client paper", abstract="Sent by the client mode.")])
     assert report.added == 1, report
-    report = remote.ingest_upload("more.jsonl", (json.dumps({**RECORD, "id": "client-2"}) + "\n").encode())
+    # An upload in client mode takes the one way in, as in local mode: read here, sent as records.
+    from ingest.pipeline import add_upload
+
+    data = (json.dumps({**RECORD, "id": "client-2"}) + "\n").encode()
+    report = add_upload(remote, "more.jsonl", data, remote.settings).report
     assert report.added == 1, report
+    assert engine.papers(["client-2"])[0].source == "upload:more.jsonl:1"
     assert sorted(p.id for p in engine.papers()) == ["client-1", "client-2"]
 
 

@@ -57,7 +57,8 @@ def test_import_every_regular_item_with_its_metadata_and_pdf_text() -> None:
     assert conf["authors"] == ["OpenScholar Consortium", "Barbara Liskov"] and conf["year"] == 2020
     assert conf["venue"] == "Proceedings of the Workshop on Scholarly Search"
     assert conf["tags"] == ["collection:Reading", "embeddings", "to-read"]  # metadata in despite the missing PDF
-    assert prep["id"] == "zotero:PREP0003" and prep["arxiv_id"] == "2101.00001" and prep["doi"] == ""
+    # No DOI, an arXiv id: the one id rule's arxiv:… (the item key is the id only when neither is known).
+    assert prep["id"] == "arxiv:2101.00001" and prep["arxiv_id"] == "2101.00001" and prep["doi"] == ""
     assert prep["url"] == "https://arxiv.org/abs/2101.00001" and prep["tags"] == ["chunking", "collection:Methods"]
     assert rept["id"] == "zotero:REPT0004" and rept["year"] == 2015 and rept["tags"] == []
     assert "A Paper Moved to the Trash" not in {p["title"] for p in listed.values()}
@@ -102,10 +103,10 @@ def test_items_gone_from_zotero_are_listed_then_pruned(tmp_path: Path) -> None:
 
     # A filtered run still judges removal against the whole Zotero library.
     filtered = papers_json("ingest", "--zotero", str(zdir), "--tag", "retrieval", "--json")
-    assert filtered["zotero"]["would_remove"] == ["zotero:PREP0003", "zotero:REPT0004"]
+    assert filtered["zotero"]["would_remove"] == ["arxiv:2101.00001", "zotero:REPT0004"]
 
     pruned = papers_json("ingest", "--zotero", str(zdir), "--prune", "--json")
-    assert pruned["zotero"]["removed"] == ["zotero:PREP0003", "zotero:REPT0004"]
+    assert pruned["zotero"]["removed"] == ["arxiv:2101.00001", "zotero:REPT0004"]
     assert pruned["zotero"]["would_remove"] == []
     assert sorted(p["source"] for p in papers_json("list", "--json")) == ["zotero:CONF0002", "zotero:JRNL0001"]
     again = papers("ingest", "--zotero", str(zdir))

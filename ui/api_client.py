@@ -226,12 +226,6 @@ class RemoteEngine:
         job = self._json("POST", "/ingest", json={"papers": papers})
         return merged_report(self._follow(job, progress), errors, failed, cap)
 
-    def ingest_upload(self, name: str, data: bytes, progress: Progress | None = None) -> IngestReport:
-        """One uploaded file read by the server itself (its parsers and limits; a PDF keeps its sections
-        and pages), its papers labelled upload:NAME as the Library page labels them."""
-        job = self._json("POST", "/ingest", files=[("files", (name, data, "application/octet-stream"))])
-        return merged_report(self._follow(job, progress), [])
-
     def _follow(self, job: dict[str, Any], progress: Progress | None) -> dict[str, Any] | None:
         while job.get("state") not in ("done", "failed"):
             time.sleep(POLL_S)

@@ -15,7 +15,6 @@ the same rules (a union of the references sharing a DOI, an arXiv id, or a title
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
@@ -23,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from assistant.field.cache import cached, content_key
-from assistant.models import BibReference, Paper, normalize_title
+from assistant.models import BibReference, Paper, norm_arxiv_id, norm_doi, normalize_title
 
 MIN_MISSING = 2  # a work enters "cited but missing" once this many papers of the library cite it
 YEAR_SLACK = 1  # a preprint is often cited a year before (or after) the version in the library
@@ -99,16 +98,6 @@ class CitationGraph(BaseModel):
 
 
 # -- keys -------------------------------------------------------------------------------------------
-def norm_doi(doi: str) -> str:
-    text = re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", "", doi.strip(), flags=re.IGNORECASE)
-    return text.rstrip(".,;").lower()
-
-
-def norm_arxiv(arxiv_id: str) -> str:
-    text = re.sub(r"^(?:arxiv:\s*)", "", arxiv_id.strip(), flags=re.IGNORECASE)
-    return re.sub(r"v\d+$", "", text).lower()
-
-
 def title_key(title: str) -> str:
     """The title for matching, or "" when it is too short to identify a work."""
     key = normalize_title(title)
@@ -133,14 +122,14 @@ class _PaperIndex:
             if p.doi:
                 self.doi.setdefault(norm_doi(p.doi), p.id)
             if p.arxiv_id:
-                self.arxiv.setdefault(norm_arxiv(p.arxiv_id), p.id)
+                self.arxiv.setdefault(norm_arxiv_id(p.arxiv_id), p.id)
             if key := title_key(p.title):
                 self.title[key].append((p.id, p.year))
 
     def match(self, ref: BibReference) -> tuple[str, Via] | None:
         if ref.doi and (pid := self.doi.get(norm_doi(ref.doi))):
             return pid, "doi"
-        if ref.arxiv_id and (pid := self.arxiv.get(norm_arxiv(ref.arxiv_id))):
+        if ref.arxiv_id and (pid := self.arxiv.get(norm_arxiv_id(ref.arxiv_id))):
             return pid, "arxiv"
         key = title_key(ref.title)
         for pid, year in self.title.get(key, []) if key else []:
@@ -174,7 +163,7 @@ def group_references(refs: Sequence[BibReference]) -> list[list[int]]:
     first: dict[str, int] = {}
     by_title: dict[str, list[int]] = defaultdict(list)
     for i, ref in enumerate(refs):
-        ids = (f"doi:{norm_doi(ref.doi)}" * bool(ref.doi), f"arxiv:{norm_arxiv(ref.arxiv_id)}" * bool(ref.arxiv_id))
+        ids = (f"doi:{norm_doi(ref.doi)}" * bool(ref.doi), f"arxiv:{norm_arxiv_id(ref.arxiv_id)}" * bool(ref.arxiv_id))
         for key in filter(None, ids):
             groups.union(first.setdefault(key, i), i)
         if key := title_key(ref.title):
@@ -192,7 +181,7 @@ def _work(refs: Sequence[BibReference], citing: Sequence[str], members: list[int
     """One missing work from its references: the first DOI / arXiv id / year given, the longest title."""
     group = [refs[i] for i in members]
     doi = next((norm_doi(r.doi) for r in group if r.doi), "")
-    arxiv_id = next((norm_arxiv(r.arxiv_id) for r in group if r.arxiv_id), "")
+    arxiv_id = next((norm_arxiv_id(r.arxiv_id) for r in group if r.arxiv_id), "")
     title = max((r.title for r in group), key=len)
     key = f"doi:{doi}" if doi else f"arxiv:{arxiv_id}" if arxiv_id else f"title:{normalize_title(title) or members[0]}"
     return MissingWork(

@@ -50,6 +50,19 @@ def scrub_fields(value: Any) -> Any:
     return value
 
 
+def duplicate(item: Paper, first_source: str) -> LoadError:
+    """The error for a paper whose id an earlier record of the same run already had."""
+    # "file:line" from the line-based loaders; "arxiv:ID" and plain paths stay whole.
+    src, sep, line = item.source.rpartition(":")
+    if not (sep and src and line.isdigit()):
+        src, line = item.source, ""
+    return LoadError(
+        source=src,
+        line=int(line) if line else None,
+        message=f"duplicate paper id {item.id!r} (first seen at {first_source}); skipped",
+    )
+
+
 def collect(items: Iterable[Paper | LoadError], report: IngestReport, max_errors: int | None = None) -> list[Paper]:
     """Keep the first paper per id; later duplicates in the same run are per-item errors.
 
@@ -73,17 +86,7 @@ def collect(items: Iterable[Paper | LoadError], report: IngestReport, max_errors
         # Every source passes here: one place keeps unencodable and control characters out of the library.
         item = Paper.model_validate(scrub_fields(item.model_dump()))
         if item.id in seen:
-            # "file:line" from the line-based loaders; "arxiv:ID" and plain paths stay whole.
-            src, sep, line = item.source.rpartition(":")
-            if not (sep and src and line.isdigit()):
-                src, line = item.source, ""
-            error(
-                LoadError(
-                    source=src,
-                    line=int(line) if line else None,
-                    message=f"duplicate paper id {item.id!r} (first seen at {seen[item.id]}); skipped",
-                )
-            )
+            error(duplicate(item, seen[item.id]))
             continue
         seen[item.id] = item.source
         papers.append(item)

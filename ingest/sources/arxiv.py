@@ -8,8 +8,9 @@ page, a feed cut short) as a failure: it parses such an answer leniently into ze
 
 What the fetcher does, as the API's terms and documentation ask: pages of at most PAGE_SIZE results by
 `start` / `max_results`; REQUEST_GAP_S (3 s) between consecutive requests of one fetch (retries included);
-settings.arxiv_timeout_s on each request; settings.arxiv_retries retries on a connection error or a 5xx answer,
-and on the empty page arXiv now and then answers in the middle of a result set.
+settings.arxiv_timeout_s on each request; settings.arxiv_retries retries on a connection error, a 429 or a 5xx
+answer (ingest/retry.py, tenacity: the server's Retry-After, else back-off from RETRY_BASE_S, at least the
+gap), and on the empty page arXiv now and then answers in the middle of a result set.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from urllib.parse import urlencode
 import feedparser
 import httpx
 
-from assistant.models import LoadError, Paper
+from assistant.models import LoadError, Paper, clean_doi
 from assistant.settings import Settings
 
 PAGE_SIZE = 100  # results per request (the API allows up to 2000 per request, but large pages are slow and flaky)
 REQUEST_GAP_S = 3.0  # arXiv's API terms of use: no more than one request every three seconds
+RETRY_BASE_S = 1.0  # back-off of a retry without Retry-After (1, 2, 4 s ...); the gap applies as well
 USER_AGENT = "paper-assistant (arXiv API client; https://info.arxiv.org/help/api/tou.html)"
 
 _ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?$", re.IGNORECASE)
@@ -109,23 +111,30 @@ class _Fetcher:
 
     def page(self, params: Mapping[str, str]) -> Any:
         """One page of the feed for these query parameters (already holding start / max_results)."""
+        from ingest.retry import RetryableStatus, call, retryable
+
         url = self._base + urlencode(params)
-        tries = self.settings.arxiv_retries + 1
-        for attempt in range(1, tries + 1):
-            try:
-                resp = self._get(url)
-            except _RETRYABLE as exc:
-                if attempt < tries:
-                    continue
-                raise FetchError(_reason(exc, self.settings)) from exc
-            except httpx.HTTPError as exc:
-                raise FetchError(_reason(exc, self.settings)) from exc
-            if resp.status_code >= 500 and attempt < tries:
-                continue
-            if resp.status_code != 200:
-                raise FetchError(f"HTTP {resp.status_code} {resp.reason_phrase}".strip())
-            return parse_feed(resp.content, resp.headers.get("content-type", "?"))
-        raise AssertionError("unreachable: the last try returns or raises")
+
+        def attempt() -> httpx.Response:
+            resp = self._get(url)
+            if retryable(resp):
+                raise RetryableStatus(resp)
+            return resp
+
+        try:
+            resp = call(
+                attempt,
+                attempts=self.settings.arxiv_retries + 1,
+                again=lambda exc: isinstance(exc, (RetryableStatus, *_RETRYABLE)),
+                base_s=RETRY_BASE_S,
+            )
+        except RetryableStatus as exc:
+            raise FetchError(str(exc)) from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(_reason(exc, self.settings)) from exc
+        if resp.status_code != 200:
+            raise FetchError(f"HTTP {resp.status_code} {resp.reason_phrase}".strip())
+        return parse_feed(resp.content, resp.headers.get("content-type", "?"))
 
     def entries(self, params: Mapping[str, str], limit: int) -> Iterator[Any]:
         """Up to `limit` entries, page by page."""
@@ -170,13 +179,12 @@ def entry_to_paper(entry: Mapping[str, Any]) -> Paper | None:
     published = entry.get("published_parsed")
     year = published.tm_year if published is not None and published.tm_year > 1900 else None
     return Paper(
-        id=f"arxiv:{aid}",
         title=_clean(str(entry.get("title") or "")),
         abstract=_clean(str(entry.get("summary") or "")),
         authors=[name for a in entry.get("authors") or [] if (name := _clean(str(a.get("name") or "")))],
         year=year,
         url=entry_id,
-        doi=str(entry.get("arxiv_doi") or "").strip(),
+        doi=clean_doi(str(entry.get("arxiv_doi") or "")),  # with a journal DOI the id is doi:… (make_paper_id)
         arxiv_id=aid,
         venue=_clean(str(entry.get("arxiv_journal_ref") or "")),
         tags=list(dict.fromkeys(categories)),

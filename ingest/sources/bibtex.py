@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from assistant.models import LoadError, Paper, make_paper_id
+from assistant.models import LoadError, Paper, clean_doi
 from ingest.sources.text import decode_bytes, over_limit
 
 _ARXIV_ID = re.compile(r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?", re.IGNORECASE)
@@ -148,7 +148,7 @@ def entry_to_paper(key: str, fields: dict[str, str], source: str, max_chars: int
         raise ValueError(f"entry {key!r} has no abstract")
     _check_length(key, len(abstract), max_chars)
     year_m = re.search(r"\b(1[89]\d\d|2\d\d\d)\b", _field(fields, "year", "date"))
-    doi = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", _unescape(_field(fields, "doi")), flags=re.IGNORECASE)
+    doi = clean_doi(_unescape(_field(fields, "doi")))
     arxiv_id = ""
     eprint = _field(fields, "eprint", "arxiv", "arxivid")
     is_arxiv = _field(fields, "archiveprefix", "eprinttype").lower() in ("arxiv", "") or "arxiv" in eprint.lower()
@@ -159,8 +159,7 @@ def entry_to_paper(key: str, fields: dict[str, str], source: str, max_chars: int
     if not url and arxiv_id:
         url = f"https://arxiv.org/abs/{arxiv_id}"
     return Paper(
-        id=make_paper_id(doi=doi, arxiv_id=arxiv_id, title=title),
-        title=title,
+        title=title,  # the id is the model's rule (make_paper_id): DOI, arXiv id or title
         abstract=abstract,
         authors=bib_authors(_field(fields, "author")),
         year=int(year_m.group(1)) if year_m else None,

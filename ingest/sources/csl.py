@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from assistant.models import LoadError, Paper, make_paper_id
+from assistant.models import LoadError, Paper, clean_doi
 from ingest.sources.jsonl import load_jsonl
 from ingest.sources.text import decode_bytes, over_limit
 
@@ -106,7 +106,7 @@ def item_to_paper(item: Any, source: str, max_chars: int) -> Paper:
         raise ItemError(f"{title[:60]!r} has no 'abstract'")
     if too_long := over_limit(len(abstract), max_chars):
         raise ItemError(too_long)
-    doi = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", _str(item, "DOI"), flags=re.IGNORECASE)
+    doi = clean_doi(_str(item, "DOI"))
     url = _str(item, "URL")
     arxiv_id = ""
     if m := _ARXIV_IN_URL.search(url):
@@ -116,12 +116,9 @@ def item_to_paper(item: Any, source: str, max_chars: int) -> Paper:
             if m := _ARXIV_IN_TEXT.search(text):
                 arxiv_id = m.group(1)
                 break
-    # An arXiv DOI (10.48550/arXiv.…) names the preprint: its id is the arXiv one, as from arXiv itself.
-    id_doi = "" if arxiv_id and doi.lower().startswith("10.48550/") else doi
     authors = item.get("author")
     return Paper(
-        id=make_paper_id(doi=id_doi, arxiv_id=arxiv_id, title=title),
-        title=title,
+        title=title,  # the id is the model's rule (make_paper_id): DOI, arXiv id or title
         abstract=abstract,
         authors=[n for n in (_name(a) for a in authors) if n] if isinstance(authors, list) else [],
         year=_year(item.get("issued")),

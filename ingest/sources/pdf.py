@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from assistant.models import LoadError, Paper, Section, make_paper_id
+from assistant.models import LoadError, Paper, Section
 from assistant.settings import Settings
 from ingest.sources import pdf_cache, pdf_meta
 from ingest.sources.pdf_refs import parse_references
@@ -66,8 +66,7 @@ def fields_to_paper(path: Path, fields: dict[str, Any]) -> Paper:
     authors = pdf_meta.merge_authors(pdf_meta.page_authors(front), fields["authors"])
     year = fields["year"] or pdf_meta.front_year(front, first_page, fields.get("created") or "")
     return Paper(
-        id=make_paper_id(doi=doi, arxiv_id=arxiv_id, title=title),
-        title=title,
+        title=title,  # the id is the model's rule (make_paper_id): DOI, arXiv id or title
         abstract=pdf_meta.strip_doi_line(fields["abstract"]),
         sections=[Section(heading=s["heading"], text=s["text"]) for s in fields["sections"]],
         authors=authors,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant.models import Paper, Section, make_paper_id
+from assistant.models import Paper, Section
 from ingest.sources.text import over_limit
 
 FIELDS = ("id", "title", "abstract", "text", "authors", "year", "url", "doi", "arxiv_id", "venue", "tags")
@@ -61,7 +61,7 @@ def record_to_paper(obj: Any, source: str, max_chars: int = 2_000_000) -> Paper:
     doi = _text(obj.get("doi"), "doi")
     arxiv_id = _text(obj.get("arxiv_id"), "arxiv_id")
     return Paper(
-        id=make_paper_id(given=_text(obj.get("id"), "id"), doi=doi, arxiv_id=arxiv_id, title=title),
+        id=_text(obj.get("id"), "id"),  # the record's own id; none: the model's rule (make_paper_id)
         title=title,
         abstract=abstract,
         sections=[Section(heading="text", text=body_text)] if body_text else [],

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from assistant.models import LoadError, Paper, make_paper_id
+from assistant.models import LoadError, Paper
 from ingest.sources.text import decode_bytes, over_limit
 
 # A tag line: two characters, one or two spaces, a dash (Zotero accepts the one-space form too).
@@ -137,15 +137,12 @@ def record_to_paper(record: dict[str, Any], number: int, source: str, max_chars:
     urls = [u for v in _all(record, "UR") for u in re.split(r"\s*;\s*(?=https?://)|\s+(?=https?://)", v) if u]
     doi = _clean_doi(_first(record, "DO")) or next((_clean_doi(u) for u in urls if "doi.org/" in u), "")
     arxiv_id = _arxiv_id(record, doi)
-    # An arXiv DOI (10.48550/arXiv.…) names the preprint: its id is the arXiv one, as from arXiv itself.
-    id_doi = "" if arxiv_id and doi.lower().startswith("10.48550/") else doi
     year_m = _YEAR.search(_first(record, "PY") or _first(record, "Y1") or _first(record, "DA"))
     url = urls[0] if urls else f"https://doi.org/{doi}" if doi else ""
     if not url and arxiv_id:
         url = f"https://arxiv.org/abs/{arxiv_id}"
     return Paper(
-        id=make_paper_id(doi=id_doi, arxiv_id=arxiv_id, title=title),
-        title=title,
+        title=title,  # the id is the model's rule (make_paper_id): DOI, arXiv id or title
         abstract=abstract,
         authors=[ris_author(a) for a in _all(record, "AU") or _all(record, "A1") if ris_author(a)],
         year=int(year_m.group(1)) if year_m else None,

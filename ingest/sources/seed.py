@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from assistant.models import Paper, make_paper_id
+from assistant.models import Paper
 
 SEED_FILE = Path(__file__).resolve().parent.parent / "data" / "seed.jsonl"
 # The page SEED_FILE is made from (`make seed-data`), shipped so the seed can be rebuilt and checked.
@@ -31,8 +31,7 @@ def parse_seed_page(text: str, source_name: str = SEED_PAGE_NAME) -> list[Paper]
             title_line, title = last_title
             papers.append(
                 Paper(
-                    id=make_paper_id(title=title),
-                    title=title,
+                    title=title,  # id: the model's rule, a hash of the title
                     abstract=line,
                     source=f"{source_name}:{title_line}",
                     tags=["seed"],

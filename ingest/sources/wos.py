@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from assistant.models import BibReference, LoadError, Paper, make_paper_id
+from assistant.models import BibReference, LoadError, Paper, clean_doi
 from ingest.sources.ris import SameName, record_paper, ris_author
 from ingest.sources.text import decode_bytes, over_limit
 
@@ -131,13 +131,12 @@ def record_to_paper(record: dict[str, Any], number: int, source: str, max_chars:
         raise ValueError(f"record {number}: {too_long}")
     # AF has full names ("Vaswani, Ashish"); AU only initials ("Vaswani, A"): prefer AF.
     names = record.get("AF") or record.get("AU") or []
-    doi = _one(record, "DI").removeprefix("https://doi.org/")
+    doi = clean_doi(_one(record, "DI"))
     arxiv = _ARXIV.search(" ".join(record.get("AR", []) + record.get("UT", []) + record.get("DI", [])))
     arxiv_id = arxiv.group(1) if arxiv else ""
     year = _YEAR.search(_one(record, "PY") or _one(record, "EA") or _one(record, "PD"))
     return Paper(
-        id=make_paper_id(doi=doi, arxiv_id=arxiv_id, title=title),
-        title=title,
+        title=title,  # the id is the model's rule (make_paper_id): DOI, arXiv id or title
         abstract=abstract,
         authors=[ris_author(n) for n in names if ris_author(n)],
         year=int(year.group(1)) if year else None,

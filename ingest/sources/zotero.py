@@ -5,7 +5,7 @@ one) is copied to a temporary folder first and the copy is opened read-only (`mo
 files are never written. Item types, fields and creator types are joined by name (Zotero assigns
 their ids per profile). Notes, standalone attachments, annotations and items in the trash are
 skipped and counted. A missing or unreadable attachment is a warning: the item's metadata still goes
-in. A paper's id is its DOI's (`make_paper_id`), else `zotero:<itemKey>`; its `source` is always
+in. A paper's id is the model's rule (`make_paper_id`: DOI, arXiv id), else `zotero:<itemKey>`; its `source` is always
 `zotero:<itemKey>`, which is how a later run finds the papers whose items left Zotero (`stale_ids`).
 
 I/O stays at the edges (`copy_database`, `read_database`, `load_zotero`); the rest takes data and
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import ZoteroError
-from assistant.models import LoadError, Paper, Section, make_paper_id
+from assistant.models import LoadError, Paper, Section, clean_doi, make_paper_id
 from assistant.settings import Settings
 
 DB_NAME = "zotero.sqlite"
@@ -50,7 +50,6 @@ SKIPPED = ("notes", "standalone_attachments", "annotations", "trashed")
 _ARXIV = re.compile(
     r"(?:arxiv\.org/(?:abs|pdf)/|arXiv:)\s*(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?", re.IGNORECASE
 )
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 _DOI_IN_EXTRA = re.compile(r"^DOI:\s*(10\.\S+)\s*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -246,7 +245,7 @@ def item_doi(item: Item) -> str:
     if not doi:
         m = _DOI_IN_EXTRA.search(item.fields.get("extra", ""))
         doi = m.group(1) if m else ""
-    return _DOI_PREFIX.sub("", doi).strip()
+    return clean_doi(doi)
 
 
 def item_arxiv_id(item: Item) -> str:
@@ -258,8 +257,7 @@ def item_arxiv_id(item: Item) -> str:
 
 
 def paper_id(item: Item) -> str:
-    doi = item_doi(item)
-    return make_paper_id(doi=doi) if doi else f"{SOURCE_PREFIX}{item.key}"
+    return make_paper_id(doi=item_doi(item), arxiv_id=item_arxiv_id(item), fallback=f"{SOURCE_PREFIX}{item.key}")
 
 
 def item_to_paper(item: Item, texts: Sequence[Paper] = (), max_chars: int = 2_000_000) -> Paper:

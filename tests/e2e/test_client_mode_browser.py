@@ -116,8 +116,8 @@ def test_two_client_apps_see_each_others_uploads(
     pa.get_by_text("Last upload: 2 of 2 files read").wait_for(timeout=ANSWER_TIMEOUT)
     assert paper_count(pa) == before + 2
 
-    # The server read the files itself (records sent from here would be labelled api:records:N), labelled as
-    # the Library page labels uploads.
+    # Read by the app, as in local mode (the one way in), and sent as whole papers labelled as the Library
+    # page labels uploads (JSON records would be api:records:N); the PDF keeps its parsed metadata.
     auth = {"Authorization": f"Bearer {WRITE_KEY}"}
     listed = {p["source"].split(":")[1]: p["id"] for p in httpx.get(f"{served.url}/papers", headers=auth).json()
               if p["source"].startswith("upload:")}  # fmt: skip

@@ -23,12 +23,13 @@ from starlette.datastructures import UploadFile
 
 from assistant.models import LoadError, Paper
 from ingest.sources.jsonl import unparsable
+from ingest.uploads import load_staged, safe_name, staged_path
 from ui.api.auth import Caller
 from ui.api.deps import engine_of, jobs_of, reader, writer
 from ui.api.jobs import Job, JobQueue, Progress, QueueFull, Work
 from ui.api.limits import MB
 from ui.api.schemas import IngestRequest
-from ui.api.uploads import load_records, load_staged, safe_name, staged_path
+from ui.api.uploads import load_records
 
 if TYPE_CHECKING:
     from assistant.engine import Engine
@@ -114,17 +115,15 @@ Items = Callable[[], Iterable[Paper | LoadError]]
 
 
 def ingest_work(eng: Engine, items: Items, cleanup: Path | None = None) -> Work:
-    """The job: records (read when it runs, not when it is queued) through `Engine.ingest`, enriched
-    when PAPERS_ENRICH is on; its result is the whole `IngestReport` (the CLI's `--json` report and more)."""
+    """The job: records (read when it runs, not when it is queued) the one way in
+    (`ingest.pipeline.add_to_library`: enriched when PAPERS_ENRICH is on, then `Engine.ingest`); its
+    result is the whole `IngestReport` (the CLI's `--json` report and more)."""
 
     def work(progress: Progress) -> dict[str, Any]:
-        try:
-            records: Iterable[Paper | LoadError] = items()
-            if eng.settings.enrich:
-                from ingest.enrich import EnrichStats, enrich_records
+        from ingest.pipeline import add_to_library
 
-                records = enrich_records(records, eng.settings, EnrichStats())
-            return eng.ingest(records, progress=progress).model_dump(mode="json")
+        try:
+            return add_to_library(eng, items(), eng.settings, progress).report.model_dump(mode="json")
         finally:
             if cleanup is not None:
                 shutil.rmtree(cleanup, ignore_errors=True)

@@ -1,49 +1,13 @@
-"""What POST /ingest reads: uploaded files (staged under a private temporary folder by a safe name)
-and JSON records, turned into the loaders' `Paper | LoadError` items.
-
-An uploaded file's name is only a label: its directories, a leading dot run, NUL and every other
-odd character are dropped, so `../../etc/passwd`, `/etc/passwd` or `a\\x00.pdf` are written as
-plain files inside the staging folder and named that way in sources (`upload:NAME:line`).
-"""
+"""What POST /ingest reads besides uploaded files (staged and labelled by ingest/uploads.py, as the
+Library page's are): JSON records, turned into the loaders' `Paper | LoadError` items."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from assistant.models import LoadError, Paper
 from assistant.settings import Settings
-
-NAME_LIMIT = 120
-
-
-def safe_name(name: str) -> str:
-    """The file name alone, of word characters, dots, dashes and spaces; never a path, never empty."""
-    base = re.sub(r"[^\w.\- ]+", "_", Path(name.replace("\\", "/")).name)
-    base = base.lstrip(". ")[:NAME_LIMIT]  # no hidden file, no `..`
-    return base or "upload"
-
-
-def staged_path(folder: Path, index: int, name: str) -> Path:
-    """Where upload `index` is written: its own subfolder, so two uploads of one name never collide."""
-    path = folder / str(index) / safe_name(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def relabel(item: Paper | LoadError, staged: Path, name: str) -> Paper | LoadError:
-    """Sources and errors name the uploaded file, not the staged copy (as the Library page does)."""
-    return item.model_copy(update={"source": "upload:" + item.source.replace(str(staged), name)})
-
-
-def load_staged(staged: Sequence[tuple[Path, str]], settings: Settings) -> Iterator[Paper | LoadError]:
-    from ingest.sources import load_path
-
-    for path, name in staged:
-        for item in load_path(path, settings):
-            yield relabel(item, path, name)
 
 
 def load_records(records: Iterable[Any], settings: Settings) -> Iterator[Paper | LoadError]:

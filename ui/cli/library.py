@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from ui.cli.common import engine, fail, friendly, print_json
 if TYPE_CHECKING:
     from assistant.engine import Engine
     from assistant.models import IngestReport, LoadError, Paper
+    from ingest.pipeline import Progress, Source
 
 app = typer.Typer()
 
@@ -39,7 +41,7 @@ def ingest(
     prune: bool = typer.Option(False, "--prune", help="With --zotero: remove papers whose Zotero items are gone."),
 ) -> None:
     """Add papers to the library; unchanged papers are skipped, changed ones replaced."""
-    from ingest.pipeline import load_all
+    from ingest.pipeline import add_to_library
     from ui.cli.common import exit_code
 
     if (collections or tags or prune) and not zotero:
@@ -67,26 +69,31 @@ def ingest(
     if if_empty and eng.count() > 0:
         typer.echo(f"library already holds {eng.count()} papers; nothing to do")
         return
-    records: Iterable[Paper | LoadError] = load_all(targets, settings, extra)
-    enriched = None
-    if settings.enrich:  # PAPERS_ENRICH=1; off, ingest.enrich (and httpx) is never imported
-        from ingest.enrich import EnrichStats, enrich_records
-
-        records = enrich_records(records, settings, enriched := EnrichStats())
-    report = write_records(eng, records, as_json)
+    sources: list[Source] = [*targets, *extra]
+    with progress_bar(as_json) as progress:  # load → dedupe → enrich (PAPERS_ENRICH) → Engine.ingest
+        added = add_to_library(eng, sources, settings, progress)
+    report = added.report
     if as_json:
         print_json(report.public())
     else:
         echo_report(report)
-    if enriched is not None:
-        typer.echo(enriched.summary(), err=True)
+    if added.enrichment:
+        typer.echo(added.enrichment, err=True)
     raise typer.Exit(exit_code(report))
 
 
 def write_records(eng: Engine, records: Iterable[Paper | LoadError], as_json: bool) -> IngestReport:
     """`Engine.ingest`, with a progress bar on a terminal."""
+    with progress_bar(as_json) as progress:
+        return eng.ingest(records, progress=progress)
+
+
+@contextmanager
+def progress_bar(as_json: bool) -> Iterator[Progress | None]:
+    """An ingest's progress callback drawing a bar on a terminal; None for JSON or a pipe."""
     if as_json or not sys.stderr.isatty():
-        return eng.ingest(records)
+        yield None
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -101,7 +108,7 @@ def write_records(eng: Engine, records: Iterable[Paper | LoadError], as_json: bo
         def progress(done: int, total: int, stage: str) -> None:
             bar.update(task, completed=done, total=total or None, description=stage)
 
-        return eng.ingest(records, progress=progress)
+        yield progress
 
 
 def echo_report(report: IngestReport) -> None:
@@ -123,9 +130,8 @@ def zotero_ingest(
     from ingest.zotero_sync import sync_zotero
     from ui.cli.common import exit_code
 
-    done = sync_zotero(
-        eng, data_dir, collections, tags, prune, write=lambda e, records: write_records(e, records, as_json)
-    )
+    with progress_bar(as_json) as progress:
+        done = sync_zotero(eng, data_dir, collections, tags, prune, progress=progress)
     report = done.report
     if done.enrichment:
         typer.echo(done.enrichment, err=True)

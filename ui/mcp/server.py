@@ -216,7 +216,9 @@ def build_server(engine: Engine, *, keys: list[ApiKey] | None = None, http: bool
                 raise ToolError(denied.message)
         if not (arxiv_ids or records):
             raise ToolError("give arxiv_ids or records to add")
-        return engine.ingest(add_items(records, arxiv_ids, engine.settings))
+        from ingest.pipeline import add_to_library
+
+        return add_to_library(engine, add_items(records, arxiv_ids, engine.settings), engine.settings).report
 
     # Paper ids are lookup keys, never paths: the SDK's path checks would refuse `doi:10.1/x`.
     @server.resource(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,21 +11,14 @@ import streamlit as st
 
 from assistant.engine import Engine
 from assistant.errors import PapersError
-from assistant.models import IngestReport, LoadError, Paper
+from assistant.models import IngestReport, Paper
 from ui import render, state
-from ui.api_client import RemoteEngine
 from ui.graph_parts import related_panel
 
 UPLOAD_TYPES = ["jsonl", "ndjson", "json", "csv", "bib", "bibtex", "ris", "ciw", "txt", "pdf"]
 RESULTS_KEY = "upload_results"
 ZOTERO_KEY = "zotero_result"
 TABLE_KEY = "library_table"
-
-
-def _safe_name(name: str) -> str:
-    """Keep the uploaded name (loaders and error messages use it) but never a path."""
-    base = Path(name).name or "upload"
-    return re.sub(r"[^\w.\- ]+", "_", base)[:120]
 
 
 def _outcome(report: IngestReport) -> str:
@@ -39,13 +30,6 @@ def _outcome(report: IngestReport) -> str:
     return "unchanged"
 
 
-def _relabel(item: Paper | LoadError, tmp: Path, name: str) -> Paper | LoadError:
-    """Sources and errors name the uploaded file (upload:NAME:line), not the temporary copy."""
-    if isinstance(item, LoadError):
-        return item.model_copy(update={"source": item.source.replace(str(tmp), name)})
-    return item.model_copy(update={"source": "upload:" + item.source.replace(str(tmp), name)})
-
-
 def _reason(report: IngestReport) -> str:
     msgs = [str(e) for e in report.errors[:3]]
     more = report.failed - len(msgs)  # the report keeps only the first errors; `failed` counts them all
@@ -53,44 +37,41 @@ def _reason(report: IngestReport) -> str:
 
 
 def ingest_uploads(files: list[Any], engine: Engine) -> list[dict[str, Any]]:
-    """Ingest each uploaded file on its own (so every file gets its own result), with a progress bar."""
-    from ingest.sources import load_path
+    """Ingest each uploaded file on its own (so every file gets its own result), with a progress bar:
+    the one way in (`ingest.pipeline.add_upload`: read here, enriched when PAPERS_ENRICH is on), in
+    local and client mode alike."""
+    from ingest.pipeline import add_upload
+    from ingest.uploads import safe_name
 
     settings = engine.settings
     bar = st.progress(0.0, text="Starting…")
     results: list[dict[str, Any]] = []
     n = len(files)
-    with tempfile.TemporaryDirectory(prefix="papers-upload-") as tmp_dir:
-        for i, f in enumerate(files):
-            name = _safe_name(f.name)
-            path = Path(tmp_dir) / f"{i}" / name
-            path.parent.mkdir()
-            path.write_bytes(f.getvalue())
-            bar.progress(i / n, text=f"Reading {name} ({i + 1}/{n})")
+    for i, f in enumerate(files):
+        name = safe_name(f.name)
+        bar.progress(i / n, text=f"Reading {name} ({i + 1}/{n})")
 
-            def progress(done: int, total: int, stage: str, i: int = i, name: str = name) -> None:
-                frac = (i + (done / total if total else 1.0)) / n
-                bar.progress(min(frac, 1.0), text=f"{name} ({i + 1}/{n}): {stage} {done}/{total}")
+        def progress(done: int, total: int, stage: str, i: int = i, name: str = name) -> None:
+            frac = (i + (done / total if total else 1.0)) / n
+            bar.progress(min(frac, 1.0), text=f"{name} ({i + 1}/{n}): {stage} {done}/{total}")
 
-            items = (_relabel(item, path, name) for item in load_path(path, settings))
-            row: dict[str, Any] = {"file": name}
-            try:
-                if isinstance(engine, RemoteEngine):  # client mode: the server reads the file (PDF pages and all)
-                    report = engine.ingest_upload(name, f.getvalue(), progress)
-                else:
-                    report = engine.ingest(items, progress=progress)
-            except PapersError as exc:
-                row.update(result="error", added=0, updated=0, unchanged=0, errors=1, reason=str(exc))
-            else:
-                row.update(
-                    result=_outcome(report),
-                    added=report.added,
-                    updated=report.updated,
-                    unchanged=report.unchanged,
-                    errors=report.failed,
-                    reason=_reason(report),
-                )
-            results.append(row)
+        row: dict[str, Any] = {"file": name}
+        try:
+            added = add_upload(engine, name, f.getvalue(), settings, progress)
+        except PapersError as exc:
+            row.update(result="error", added=0, updated=0, unchanged=0, errors=1, reason=str(exc))
+        else:
+            report = added.report
+            row.update(
+                result=_outcome(report),
+                added=report.added,
+                updated=report.updated,
+                unchanged=report.unchanged,
+                errors=report.failed,
+                reason=_reason(report),
+                enrichment=added.enrichment,
+            )
+        results.append(row)
     bar.progress(1.0, text=f"Done: {n} file{'s' if n != 1 else ''}")
     return results
 
@@ -239,6 +220,9 @@ def upload(engine: Engine) -> None:
     if results:
         ok = sum(1 for r in results if r["result"] != "error")
         st.caption(f"Last upload: {ok} of {len(results)} files read")
+        for r in results:
+            if r.get("enrichment"):  # PAPERS_ENRICH: what the metadata services filled, per file
+                st.caption(render.md_escape(f"{r['file']}: {r['enrichment']}"))
         st.dataframe(
             pd.DataFrame(results, columns=["file", "result", "added", "updated", "unchanged", "errors", "reason"]),
             hide_index=True,
