@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from assistant.answers.chat import (
-    REWRITE_SYSTEM,
     Conversation,
     bounded_history,
     looks_like_followup,
@@ -21,6 +20,7 @@ from assistant.engine import Engine
 from assistant.errors import LLMError
 from assistant.index.tokens import count_tokens
 from assistant.library.library import Library
+from assistant.llm.prompts import REWRITE_SYSTEM
 from assistant.models import Turn
 from assistant.settings import get_settings
 from tests.llm_server import PIG_CLAIM, STYLES, LLMServer

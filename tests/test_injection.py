@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from assistant.answers.citations import UNTRUSTED_NOTE
 from assistant.engine import reset_engines
 from assistant.library.library import Library
+from assistant.llm.prompts import UNTRUSTED_NOTE
 from assistant.settings import get_settings
 from tests import compass
 from tests.llm_server import LLMServer

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from assistant.answers.answer import SYSTEM_PROMPT
-from assistant.answers.chat import REWRITE_SYSTEM, is_english, question_language, standalone_query
+from assistant.answers.chat import is_english, question_language, standalone_query
 from assistant.engine import Engine
 from assistant.library.library import Library
+from assistant.llm.prompts import ANSWER_SYSTEM, REWRITE_SYSTEM
 from assistant.settings import get_settings
 from tests.llm_server import FRENCH_QUERIES, STYLES, LLMServer
 from tests.support import invoke
@@ -113,8 +113,8 @@ def test_a_french_question_is_searched_in_english_and_answered_in_french(
     rewrite, answer, judge = llm_server.chat_requests
     assert judge["messages"][0]["content"].startswith("You check sentences")
     assert rewrite["messages"][0]["content"] == REWRITE_SYSTEM and FRENCH_Q in rewrite["messages"][-1]["content"]
-    assert answer["messages"][0]["content"] == SYSTEM_PROMPT
-    assert "Answer in the language of the question." in SYSTEM_PROMPT
+    assert answer["messages"][0]["content"] == ANSWER_SYSTEM
+    assert "Answer in the language of the question." in ANSWER_SYSTEM
     assert f"Question: {FRENCH_Q}" in answer["messages"][-1]["content"], "the model answers the user's question"
     assert f'<source n=1 id="{PIG}"' in answer["messages"][-1]["content"], "found by the English query"
 

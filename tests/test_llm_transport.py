@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from assistant.answers.answer import SYSTEM_PROMPT
 from assistant.answers.budget import fit_sources, prompt_budget, prompt_tokens
 from assistant.answers.citations import Source
 from assistant.errors import LLMError, LLMTruncated
 from assistant.library.library import Library
 from assistant.llm.client import build_llm, failure_reason, provider_message, redact
+from assistant.llm.prompts import ANSWER_SYSTEM
 from assistant.models import Paper
 from assistant.settings import Settings, get_settings
 from tests.llm_server import CITED_CLOSE, LENGTH_CUT, STYLES, LLMServer, Reply
@@ -194,14 +194,14 @@ def test_fit_sources_drops_the_lowest_ranked_first() -> None:
     budget = prompt_budget(settings)
     assert budget == int(2048 * 0.9) - 800
     sources = [_source(n, 250) for n in range(1, 6)]
-    kept, note = fit_sources(SYSTEM_PROMPT, sources, "q?", [], settings)
-    assert [s.n for s in kept] == [1, 2, 3] and prompt_tokens(SYSTEM_PROMPT, kept, "q?", []) <= budget
+    kept, note = fit_sources(ANSWER_SYSTEM, sources, "q?", [], settings)
+    assert [s.n for s in kept] == [1, 2, 3] and prompt_tokens(ANSWER_SYSTEM, kept, "q?", []) <= budget
     assert note is not None and note.startswith("2 of 5 sources (sources 4-5, the lowest-ranked) left out")
     assert "PAPERS_LLM_CONTEXT_TOKENS=2048" in note
     roomy = settings.model_copy(update={"llm_context_tokens": 32768})
-    assert fit_sources(SYSTEM_PROMPT, sources, "q?", [], roomy) == (sources, None)
+    assert fit_sources(ANSWER_SYSTEM, sources, "q?", [], roomy) == (sources, None)
     # One source is always kept, and the note says it may still be too long.
-    (one,), warning = fit_sources(SYSTEM_PROMPT, [_source(1, 3000), _source(2, 10)], "q?", [], settings)
+    (one,), warning = fit_sources(ANSWER_SYSTEM, [_source(1, 3000), _source(2, 10)], "q?", [], settings)
     assert one.n == 1 and warning is not None and "may still not fit" in warning
 
 

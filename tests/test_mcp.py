@@ -242,6 +242,7 @@ def test_streamable_http_round_trip_behind_keys(http_server: str, seed_library: 
         accept = {"Accept": "application/json, text/event-stream"}
         refused = httpx.post(http_server, json=init, headers={**accept, **headers})
         assert refused.status_code == 401 and "API key" in refused.json()["error"]
+        assert refused.headers["www-authenticate"] == "Bearer" and refused.headers["content-type"] == "application/json"
 
     async def session() -> None:
         async with keyed(http_server, READ_KEY) as client:

@@ -10,18 +10,20 @@ from typing import Any
 import bibtexparser
 import numpy as np
 import pytest
+from bibtexparser.middlewares import LatexDecodingMiddleware
 from markdown_it import MarkdownIt
 
 from assistant.answers.citations import cited_numbers, cited_sentences, keep_cited_sentences
 from assistant.errors import PapersError
 from assistant.library.library import Library
 from assistant.llm.client import build_llm
-from assistant.models import Reference, Summary, SummarySection
+from assistant.models import Paper, Reference, Summary, SummarySection
 from assistant.reports.exports import summary_bibtex, summary_json, summary_markdown
 from assistant.reports.summary import cluster, summarize, theme_names
 from assistant.retrieval.retrieve import Retriever
 from assistant.settings import get_settings
 from assistant.text import md_escape, normalize_space, split_sentences
+from ingest.sources.bibtex import clean_latex, entry_to_paper
 from tests.llm_server import LLMServer, Reply
 
 TOPIC = "fine-tuning large language models efficiently"
@@ -185,8 +187,56 @@ def test_bibtex_export_round_trips() -> None:
     first = {f.key: f.value for f in entries[0].fields}
     assert "Lovelace" in first["author"] and " and " in first["author"]
     assert first["year"] == "2021" and first["url"].startswith("https://example.org/a")
-    assert "Braces and 100" in first["title"]
+    assert clean_latex(first["title"]) == s.references[0].title  # braces, %, &, $, #, _ kept as text
     assert "url" not in {f.key for f in entries[1].fields}  # a javascript: URL is no URL
+
+
+# Every character LaTeX or BibTeX reads as syntax, a LaTeX command written as text, and non-ASCII text.
+ROUND_TRIP_TITLES = [
+    'Braces {and} 100% & $cost$ #1 a_b ~ C:\\path "quoted" <x> |y| [z]',
+    "{{Nested}} {PDE}-Refiner: \\emph{not} a command, \\'e not an accent",
+    "Back\\slash at the end\\",
+    "Café Müller – Łódź ß ø æ œ Ű Ω “quotes” 東京 🚀",
+]
+
+
+def _bibtex_balanced(value: str) -> bool:
+    """BibTeX's own rule: every brace counts, escaped or not, and the count never goes below zero."""
+    depth = 0
+    for ch in value:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def test_bibtex_titles_round_trip_through_bibtexparser_and_our_loader() -> None:
+    refs = [
+        Reference(n=i, id=f"doi:10.1000/x_{i}", title=t, authors=["Ada Lovelace", "Barnes and Noble", "Zoë Ørsted"],
+                  year=2021)
+        for i, t in enumerate(ROUND_TRIP_TITLES, start=1)
+    ]
+    refs.append(Reference(n=5, id="p5", title="A lone { brace and a } stray one } here", year=2020))
+    venue = Paper(id="doi:10.1000/x_1", title="t", venue="Journal of A&B {Letters}", doi="10.1000/x_1",
+                  arxiv_id="2301.00001")
+    text = summary_bibtex(Summary(title="t", overview="", sections=[], references=refs), [venue])
+    decoded = bibtexparser.parse_string(text, append_middleware=[LatexDecodingMiddleware()])
+    raw = bibtexparser.parse_string(text)  # what our loader (ingest/sources/bibtex.py) parses
+    assert not raw.failed_blocks and not decoded.failed_blocks and len(raw.entries) == 5
+    for ref, entry, plain in zip(refs[:4], raw.entries, decoded.entries):
+        assert all(_bibtex_balanced(f.value) for f in entry.fields), entry.fields
+        assert plain.fields_dict["title"].value == ref.title  # bibtexparser's LaTeX decoding
+        fields = {f.key: f.value for f in entry.fields} | {"abstract": "An abstract."}  # the export has none
+        paper = entry_to_paper(entry.key, fields, "export.bib", 100_000)
+        assert paper.title == ref.title
+        assert paper.authors == ["Ada Lovelace", "Barnes and Noble", "Zoë Ørsted"]  # one corporate author
+    first = entry_to_paper(raw.entries[0].key, {f.key: f.value for f in raw.entries[0].fields} | {"abstract": "x"},
+                           "export.bib", 100_000)
+    assert (first.venue, first.doi, first.arxiv_id) == ("Journal of A&B {Letters}", "10.1000/x_1", "2301.00001")
+    # A brace without its pair cannot be written so that BibTeX reads the entry (it counts escaped
+    # braces too): it is dropped, and the entry stays readable.
+    lone = raw.entries[4].fields_dict["title"].value
+    assert _bibtex_balanced(lone) and clean_latex(lone) == "A lone { brace and a } stray one here"
 
 
 HOSTILE_TITLE = "*Bold* _claims_ <img src=x onerror=alert(1)> [x](javascript:alert(1)) see http://attacker.invalid/p"

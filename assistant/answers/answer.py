@@ -26,7 +26,6 @@ import numpy as np
 from assistant.answers.budget import fit_sources
 from assistant.answers.chat import bounded_history, standalone_query
 from assistant.answers.citations import (
-    UNTRUSTED_NOTE,
     Source,
     cited_numbers,
     finalize,
@@ -41,6 +40,7 @@ from assistant.errors import LLMTruncated
 from assistant.library.pages import page_of
 from assistant.llm.client import ChatModel
 from assistant.llm.fallback import LLMSource, no_llm, resolve_llm, stream_or_extractive
+from assistant.llm.prompts import ANSWER_SYSTEM, SENTINEL, answer_user, messages_for
 from assistant.llm.reply import ReasoningFilter, clean_reply, cut_to_complete
 from assistant.models import Answer, Citation, PaperHit, SentenceCheck, Turn
 from assistant.retrieval.answerable import unsupported
@@ -49,18 +49,6 @@ from assistant.settings import Settings
 from assistant.text import normalize_space
 
 NOT_COVERED = "The library does not cover this question."
-SENTINEL = "NOT_IN_SOURCES"
-
-SYSTEM_PROMPT = f"""You answer questions about research papers using only the numbered sources provided.
-Rules:
-- Every sentence that states a fact from a source ends with its source number in square brackets,
-  e.g. [1] or [2][3]. Cite only numbers that exist.
-- Use only the sources; do not add outside knowledge. Be concise: a direct answer first, then
-  supporting or contrasting evidence from other sources.
-- {UNTRUSTED_NOTE}
-- No images, no HTML, no links.
-- Answer in the language of the question.
-- If the sources do not answer the question, reply with exactly {SENTINEL} and nothing else."""
 
 # How an LLM says "the sources do not answer this" when it ignores the sentinel instruction.
 _NO_ANSWER = re.compile(
@@ -140,19 +128,9 @@ class Answerer:
 
     # -- LLM mode ---------------------------------------------------------------------------------
     def messages(self, question: str, sources: Sequence[Source], history: Sequence[Turn]) -> list[dict[str, str]]:
-        msgs = [{"role": "system", "content": SYSTEM_PROMPT}]
-        for t in history:
-            # Earlier [n] referred to earlier sources; left in, they would invite wrong citations.
-            msgs.append({"role": "user", "content": t.question})
-            msgs.append({"role": "assistant", "content": strip_markers(t.answer)})
-        msgs.append(
-            {
-                "role": "user",
-                "content": f"Sources:\n\n{format_sources(sources)}\n\nQuestion: {question}\n\n"
-                "Answer from the sources above, citing them as [n].",
-            }
-        )
-        return msgs
+        # Earlier [n] referred to earlier sources; left in, they would invite wrong citations.
+        turns = [(t.question, strip_markers(t.answer)) for t in history]
+        return messages_for(ANSWER_SYSTEM, answer_user(format_sources(sources), question), turns)
 
     def _with_llm(
         self,
@@ -164,7 +142,7 @@ class Answerer:
     ) -> Iterator[str | Answer]:
         context = getattr(llm, "context_tokens", None)  # the server's real context, when it says
         sources, cut = fit_sources(
-            SYSTEM_PROMPT, number_sources(result.hits), question, history, self.settings, context
+            ANSWER_SYSTEM, number_sources(result.hits), question, history, self.settings, context
         )
         base = {**base, "notes": [*base.get("notes", []), cut]} if cut else base
         verifier = self.verifier(llm)

@@ -21,6 +21,7 @@ from assistant.answers.citations import strip_markers
 from assistant.errors import LLMError
 from assistant.index.tokens import count_tokens, truncate_tokens
 from assistant.llm.client import ChatModel
+from assistant.llm.prompts import REWRITE_SYSTEM, messages_for, rewrite_user
 from assistant.llm.reply import clean_reply
 from assistant.models import Answer, Turn
 from assistant.text import title_name
@@ -91,12 +92,6 @@ def rewrite_offline(question: str, history: Sequence[Turn]) -> str:
     return f"{question.strip()} — about {about}"
 
 
-REWRITE_SYSTEM = (
-    "You rewrite a question from a conversation about research papers into one standalone English "
-    "search query that names its subject explicitly; translate it to English if it is in another "
-    "language. Reply with the query only, no explanation."
-)
-
 # What a chatty model writes before (or instead of) the query: never searched.
 _INTERJECTION = r"(?:sure|okay|ok|certainly|of course|absolutely|got it|alright|great)"
 _LEAD_IN = re.compile(
@@ -135,13 +130,8 @@ def query_from_reply(text: str) -> str:
 def rewrite_with_llm(llm: ChatModel, question: str, history: Sequence[Turn]) -> str:
     """The model's standalone English query for `question` (a follow-up given `history`, or a
     question in another language); LLMError when it fails or writes no usable query."""
-    if history:
-        convo = "\n".join(f"User: {t.question}\nAssistant: {strip_markers(t.answer)}" for t in history)
-        prompt = f"Conversation:\n{convo}\n\nFollow-up: {question}\n\nStandalone query:"
-    else:
-        prompt = f"Question: {question}\n\nEnglish search query:"
-    messages = [{"role": "system", "content": REWRITE_SYSTEM}, {"role": "user", "content": prompt}]
-    text = query_from_reply(llm.chat(messages))
+    turns = [(t.question, strip_markers(t.answer)) for t in history]
+    text = query_from_reply(llm.chat(messages_for(REWRITE_SYSTEM, rewrite_user(question, turns))))
     if not text or len(text) > 400:
         raise LLMError("unusable rewrite")
     return text

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from assistant.errors import LLMTruncated
 from assistant.llm.client import ChatModel
+from assistant.llm.prompts import retry_turns
 from assistant.llm.reply import strip_reasoning
 
 M = TypeVar("M", bound=BaseModel)
@@ -190,14 +191,7 @@ def ask_structured(llm: ChatModel, messages: Sequence[dict[str, str]], model: ty
             if cut is not None:
                 problem = f"{cut} ({problem})"
         if attempt == 0:
-            history = [
-                *history,
-                {"role": "assistant", "content": reply},
-                {
-                    "role": "user",
-                    "content": f"That reply was not valid ({problem}). Reply again with the JSON object only.",
-                },
-            ]
+            history = [*history, *retry_turns(reply, problem)]
     return Parsed(None, problem=f"the model's reply is not the JSON asked for: {problem}")
 
 

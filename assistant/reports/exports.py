@@ -4,7 +4,8 @@ as JSON, Markdown, BibTeX and CSV (the references); `describe` for the terminal.
 Untrusted text (titles, authors, cells, model output) is Markdown-escaped with assistant.text's
 `md_escape`, the escaper the UI uses, and links are written only when `safe_url` accepts them
 (http/https), so an exported file is as inert as the page that offered it. A CSV cell never starts
-a spreadsheet formula (`csv_cell`).
+a spreadsheet formula (`csv_cell`). BibTeX is written by bibtexparser, its text fields LaTeX-escaped by
+pylatexenc, and every value's braces balanced as BibTeX counts them (see the BibTeX part).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import csv
 import io
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from assistant.models import Comparison, Paper, Reference, SentenceCheck, Summary
@@ -201,12 +203,70 @@ def summary_csv(s: Summary) -> str:
     return buf.getvalue()
 
 
-_BIB_SPECIAL = re.compile(r"([&%$#_])")
+# --- BibTeX -----------------------------------------------------------------------------------------
+# bibtexparser writes the entries; pylatexenc (bibtexparser's own LaTeX encoder) escapes the text fields.
+# Not its default table as bibtexparser's LatexEncodingMiddleware uses it, measured on 1,114 characters
+# (ASCII, Latin, Greek, punctuation, maths) put through it and back through our BibTeX loader: 87 come
+# back as another character ('"' as '”', 'Ű' as 'Ú', Greek capitals as Latin letters, thin spaces as
+# nothing), and the middleware keeps $…$ as maths, which the loader reads as text ("$cost$" → "cost").
+# So non-ASCII text and '"' are written as they are (the file is UTF-8, as biber and LaTeX read it),
+# and only ASCII that LaTeX reads as syntax is escaped: {\%} {\&} {\$} {\#} {\_} {\textbackslash} ….
+def _as_written(text: str, pos: int) -> tuple[int, str] | None:
+    return (1, text[pos]) if text[pos] == '"' or ord(text[pos]) > 127 else None
 
 
-def _bib_value(text: str) -> str:
-    # Braces delimit BibTeX values: drop the paper's own; escape what LaTeX would read as commands.
-    return _BIB_SPECIAL.sub(r"\\\1", normalize_space(text).replace("{", "").replace("}", "").replace("\\", ""))
+@lru_cache(maxsize=1)
+def _bib_format() -> Any:
+    from bibtexparser import BibtexFormat
+
+    out = BibtexFormat()
+    out.indent = "  "
+    out.block_separator = "\n"  # each entry ends with a newline: one blank line between entries
+    return out
+
+
+@lru_cache(maxsize=1)
+def _latex_encoder() -> Any:
+    from pylatexenc.latexencode import RULE_CALLABLE, UnicodeToLatexConversionRule, UnicodeToLatexEncoder
+
+    keep = UnicodeToLatexConversionRule(RULE_CALLABLE, _as_written)
+    return UnicodeToLatexEncoder(conversion_rules=[keep, "defaults"], replacement_latex_protection="braces")
+
+
+def _paired_braces(text: str) -> str:
+    r"""`text` without the braces that do not pair up. pylatexenc writes a brace as `{\{}`, which
+    bibtexparser reads back, but BibTeX itself counts escaped braces too: measured with BibTeX 0.99d,
+    `title = {Open {\{} only}` runs on past its entry's end (the next entry is lost), while a pair
+    (`{\{}and{\}}`) is read as written. A lone brace in a title is extraction debris: it is dropped."""
+    unpaired: set[int] = set()
+    opened: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "{":
+            opened.append(i)
+        elif ch == "}":
+            if opened:
+                opened.pop()
+            else:
+                unpaired.add(i)
+    unpaired.update(opened)
+    return "".join(ch for i, ch in enumerate(text) if i not in unpaired) if unpaired else text
+
+
+def _bib_text(text: str) -> str:
+    """A text field's value (title, author, journal, note): what LaTeX would read as syntax escaped."""
+    return str(_latex_encoder().unicode_to_latex(normalize_space(_paired_braces(text))))
+
+
+def _bib_name(name: str) -> str:
+    """One author; a name with "and" in it (a corporate author) braced, so it stays one author."""
+    value = _bib_text(name)
+    return f"{{{value}}}" if re.search(r"\band\b", name, re.IGNORECASE) else value
+
+
+def _bib_verbatim(text: str) -> str:
+    """A DOI or an arXiv id as written (doi.org's and Zotero's BibTeX do the same), without braces or
+    backslashes, which no valid one holds and which would unbalance the value."""
+    return re.sub(r"[{}\\]", "", normalize_space(text))
 
 
 def _bib_key(p: Reference, taken: set[str]) -> str:
@@ -223,30 +283,34 @@ def _bib_key(p: Reference, taken: set[str]) -> str:
 
 def summary_bibtex(s: Summary, papers: Sequence[Paper] = ()) -> str:
     """BibTeX of the cited papers, in reference order (doi, arXiv id and venue when the library has them)."""
+    import bibtexparser
+    from bibtexparser.model import Block, Entry, Field
+
     extra = {p.id: p for p in papers}
     taken: set[str] = set()
-    entries = []
+    entries: list[Block] = []
     for r in s.references:
         p = extra.get(r.id)
-        fields = [("title", _bib_value(r.title))]
+        fields = [Field("title", _bib_text(r.title))]
         if r.authors:
-            fields.append(("author", " and ".join(_bib_value(a) for a in r.authors if a.strip())))
+            fields.append(Field("author", " and ".join(_bib_name(a) for a in r.authors if a.strip())))
         if r.year:
-            fields.append(("year", str(r.year)))
+            fields.append(Field("year", str(r.year)))
         if p is not None and p.venue:
-            fields.append(("journal", _bib_value(p.venue)))
+            fields.append(Field("journal", _bib_text(p.venue)))
         if p is not None and p.doi:
-            fields.append(("doi", _bib_value(p.doi)))
+            fields.append(Field("doi", _bib_verbatim(p.doi)))
         if p is not None and p.arxiv_id:
-            fields += [("eprint", _bib_value(p.arxiv_id)), ("archiveprefix", "arXiv")]
+            fields += [Field("eprint", _bib_verbatim(p.arxiv_id)), Field("archiveprefix", "arXiv")]
         url = safe_url(r.url)
         if url:
-            fields.append(("url", url.replace("{", "%7B").replace("}", "%7D")))
-        fields.append(("note", f"Reference [{r.n}]; library id {_bib_value(r.id)}"))
+            fields.append(Field("url", url.replace("{", "%7B").replace("}", "%7D")))
+        fields.append(Field("note", _bib_text(f"Reference [{r.n}]; library id {r.id}")))
         kind = "article" if p is not None and p.venue else "misc"
-        body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields)
-        entries.append(f"@{kind}{{{_bib_key(r, taken)},\n{body}\n}}")
-    return "\n\n".join(entries) + ("\n" if entries else "")
+        entries.append(Entry(kind, _bib_key(r, taken), fields))
+    if not entries:
+        return ""
+    return bibtexparser.write_string(bibtexparser.Library(entries), bibtex_format=_bib_format())
 
 
 def describe(s: Summary) -> str:

@@ -90,9 +90,9 @@ def measure(run: Run, cfg: Config) -> None:
             eng = Engine(settings, library=built.library, embedder=built.embedder)
             answerer = eng.answerer
             result = above_bar(answerer.search(QUESTION), settings.relevance_bar)
-            from assistant.answers.answer import SYSTEM_PROMPT
+            from assistant.llm.prompts import ANSWER_SYSTEM
 
-            sources, _ = fit_sources(SYSTEM_PROMPT, number_sources(result.hits), QUESTION, [], settings)
+            sources, _ = fit_sources(ANSWER_SYSTEM, number_sources(result.hits), QUESTION, [], settings)
             messages = answerer.messages(QUESTION, sources, [])
             raw = [_raw(url, messages, settings.llm_max_tokens) for _ in range(REPS)]
             env = env_for(data_dir, **llm_env)

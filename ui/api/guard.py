@@ -24,13 +24,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from ui.api.auth import is_loopback
-from ui.api.limits import ASGIApp, Receive, Scope, Send, refuse
+from ui.api.limits import refusal
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WRONG_HOST = "this server does not answer to that Host (PAPERS_API_ALLOWED_HOSTS)"
+OTHER_PAGE = "requests from other web pages are refused (PAPERS_API_CORS_ORIGINS)"
 JSON_ONLY = (
     "Content-Type must be application/json (or multipart/form-data for file uploads to /ingest)"
 )
@@ -91,21 +96,20 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers = Headers(scope=scope)
         host = headers.get("host", "")
         method = scope.get("method", "GET").upper()
         if not host_allowed(host, self.keyless, self.hosts):
-            await refuse(send, 421, "this server does not answer to that Host (PAPERS_API_ALLOWED_HOSTS)")
+            await refusal(421, WRONG_HOST)(scope, receive, send)
             return
         origin = headers.get("origin")
-        if origin is not None and not origin_allowed(origin, host, self.cors):
-            await refuse(send, 403, "requests from other web pages are refused (PAPERS_API_CORS_ORIGINS)")
-            return
-        if origin is None and method in UNSAFE and headers.get("sec-fetch-site") in ("cross-site", "same-site"):
-            await refuse(send, 403, "requests from other web pages are refused (PAPERS_API_CORS_ORIGINS)")
+        fetched_from = headers.get("sec-fetch-site")
+        cross_site = origin is None and method in UNSAFE and fetched_from in ("cross-site", "same-site")
+        if cross_site or (origin is not None and not origin_allowed(origin, host, self.cors)):
+            await refusal(403, OTHER_PAGE)(scope, receive, send)
             return
         path, content_type = scope.get("path", ""), headers.get("content-type", "")
         if method in ("POST", "PUT", "PATCH") and not body_allowed(path, content_type):
-            await refuse(send, 415, JSON_ONLY)
+            await refusal(415, JSON_ONLY)(scope, receive, send)
             return
         await self.app(scope, receive, send)

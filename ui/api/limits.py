@@ -8,24 +8,20 @@ a client address for failed key attempts).
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from fastapi import HTTPException
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MB = 1_000_000  # the loaders' megabyte (ingest/sources: size / 1e6)
 
@@ -50,12 +46,12 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers = Headers(scope=scope)
         s = self.settings
         cap = body_cap(headers.get("content-type", ""), s.max_file_mb, s.api_max_files)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
-            await refuse(send, 413, too_large(cap))
+            await refusal(413, too_large(cap))(scope, receive, send)
             return
         seen = 0
 
@@ -71,17 +67,10 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-async def refuse(send: Send, status: int, message: str) -> None:
-    """A `{"error": message}` JSON answer sent by ASGI middleware, before the app sees the request."""
-    body = json.dumps({"error": message}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def refusal(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The `{"error": message}` JSON answer ASGI middleware sends before the app sees the request (the
+    API's error shape): `await refusal(413, "…")(scope, receive, send)`."""
+    return JSONResponse({"error": message}, status, headers)
 
 
 class RateLimiter:

@@ -9,30 +9,18 @@ API caps JSON (PAPERS_MAX_FILE_MB, ui/api/limits.py). Without keys the server is
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ui.api.auth import ApiKey, Denied, authorize, check_binding, parse_keys
-from ui.api.limits import BodyLimit, RateLimiter
+from ui.api.limits import BodyLimit, RateLimiter, refusal
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp
-
     from assistant.engine import Engine
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
 PATH = "/mcp"
-
-
-async def refuse(send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]) -> None:
-    body = json.dumps({"error": message}).encode()
-    start = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
-    await send({"type": "http.response.start", "status": status, "headers": start})
-    await send({"type": "http.response.body", "body": body})
 
 
 class KeyGate:
@@ -50,13 +38,12 @@ class KeyGate:
             address = str((scope.get("client") or ("unknown",))[0])
             if self.keys and (wait := self.failures.waiting(address)):
                 message = f"too many failed key attempts from this address; retry in {wait}s (PAPERS_API_AUTH_FAILURES)"
-                await refuse(send, 429, message, [(b"retry-after", str(wait).encode())])
+                await refusal(429, message, {"retry-after": str(wait)})(scope, receive, send)
                 return
-            header = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"authorization"), None)
-            got = authorize(header, self.keys, "read")
+            got = authorize(Headers(scope=scope).get("authorization"), self.keys, "read")
             if isinstance(got, Denied):
                 self.failures.note(address)
-                await refuse(send, got.status, got.message, [(b"www-authenticate", b"Bearer")])
+                await refusal(got.status, got.message, {"www-authenticate": "Bearer"})(scope, receive, send)
                 return
             wait = self.limiter.retry_after(got.name) if self.keys else 0
             if wait:
@@ -64,9 +51,9 @@ class KeyGate:
                     f"rate limit of {self.limiter.per_minute} requests a minute reached for this key; "
                     f"retry in {wait}s (PAPERS_API_RATE_LIMIT)"
                 )
-                await refuse(send, 429, message, [(b"retry-after", str(wait).encode())])
+                await refusal(429, message, {"retry-after": str(wait)})(scope, receive, send)
                 return
-        await self.app(scope, receive, send)  # type: ignore[arg-type]
+        await self.app(scope, receive, send)
 
 
 def http_app(engine: Engine, host: str) -> KeyGate:
