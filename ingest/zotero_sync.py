@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.engine import Engine
+from assistant.engine import PaperAssistant
 from assistant.models import IngestReport, Paper
 from ingest.sources.zotero import SKIPPED, ZoteroImport, default_data_dir, load_zotero, stale_ids
 
@@ -42,12 +42,12 @@ class ZoteroSync:
 
 
 def sync_zotero(
-    engine: Engine,
+    engine: PaperAssistant,
     data_dir: Path | None = None,
     collections: Sequence[str] = (),
     tags: Sequence[str] = (),
     prune: bool = False,
-    write: Callable[[Engine, list[Any]], IngestReport] | None = None,
+    write: Callable[[PaperAssistant, list[Any]], IngestReport] | None = None,
 ) -> ZoteroSync:
     """Import (or re-sync) a Zotero data directory into the library. `write` lets a face show progress."""
     got = load_zotero(data_dir or default_data_dir(), engine.settings, collections, tags)

@@ -19,7 +19,7 @@ from ui.api.limits import BodyLimit, RateLimiter
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-    from assistant.engine import Engine
+    from assistant.engine import PaperAssistant
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -69,7 +69,7 @@ class KeyGate:
         await self.app(scope, receive, send)  # type: ignore[arg-type]
 
 
-def http_app(engine: Engine, host: str) -> KeyGate:
+def http_app(engine: PaperAssistant, host: str) -> KeyGate:
     """The streamable-HTTP app at /mcp, key-gated; refuses a non-loopback `host` without keys."""
     from ui.mcp.server import build_server
 
