@@ -21,7 +21,7 @@ import pytest
 from assistant.engine import ChatSession, Engine, PaperAssistant
 from assistant.errors import ClientModeError, PapersError
 from assistant.library.library import Library
-from assistant.models import Answer, LibraryStats, SearchResult
+from assistant.models import Answer, IngestReport, LibraryStats, Paper, SearchResult, Section
 from assistant.settings import get_settings
 from tests.api_server import ServeProcess, api_in_thread, serve_process
 from ui.api_client import RemoteEngine
@@ -174,6 +174,22 @@ def test_the_same_calls_give_the_same_results(both: tuple[Engine, RemoteEngine])
         with pytest.raises(PapersError) as err:
             door.related("nope:404")
         assert "nope:404" in str(err.value) and "\n" not in str(err.value)
+
+    # Last, a write through the remote door (the server's one writer), seen by both. (After another
+    # process wrote, this process's Chroma client is stale for vector reads: nothing but reads of the
+    # records and a search follow.)
+    whole = Paper(
+        id="door-quokka", title="Quokka Gait Analysis with Pressure Mats",
+        abstract="We record the hopping gait of forty quokkas on pressure mats and find a stride asymmetry.",
+        sections=[Section(heading="Method", text="Forty quokkas hopped over two pressure mats at dawn.")],
+    )  # fmt: skip
+    report = remote.ingest([whole])
+    assert type(report) is IngestReport and report.added == 1 and report.failed == 0
+    local.refresh()
+    assert local.papers([whole.id]) == remote.papers([whole.id]) and remote.papers([whole.id])[0].title == whole.title
+    quokka = "quokka hopping gait on pressure mats"
+    assert local.search(quokka, 3).hits[0].paper.id == remote.search(quokka, 3).hits[0].paper.id == whole.id
+    assert local.count() == remote.count() == 47 and local.chunk_counts() == remote.chunk_counts()
 
 
 @pytest.mark.slow
