@@ -237,3 +237,22 @@ def test_the_answer_stream_arrives_as_it_is_written(
     done, final = arrivals[-1]
     assert isinstance(final, Answer) and final.mode == "llm" and final.citations
     assert done - first_token > 2.0, "the tokens came all at once, not as the model wrote them"
+
+
+def test_every_route_names_its_response_model_in_the_openapi_schema() -> None:
+    from ui.api.app import build_app
+
+    schema = build_app(Engine(get_settings()), warm=False).openapi()
+    untyped = []
+    for path, methods in schema["paths"].items():
+        for method, op in methods.items():
+            ok = next((op["responses"][c] for c in ("200", "202") if c in op["responses"]), {})
+            json_schema = ok.get("content", {}).get("application/json", {}).get("schema")
+            if not json_schema or json_schema == {}:
+                untyped.append(f"{method.upper()} {path}")
+    assert untyped == []
+    stats = schema["paths"]["/stats"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert stats == {"$ref": "#/components/schemas/ServerStats"}
+    fields = schema["components"]["schemas"]["ServerStats"]["properties"]
+    assert {"papers", "chunks", "llm_enabled", "jobs"} <= set(fields)
+    assert {"/chunk-counts", "/llm", "/related", "/graph", "/map"} <= set(schema["paths"])
