@@ -435,8 +435,18 @@ class LLMStatus:
         return f"{self.model}{where} — {self.state}{extra}"
 
 
+class JobCounts(BaseModel):
+    """A `papers serve` writer queue's jobs by state (finished ones as far as they are kept)."""
+
+    queued: int = 0
+    running: int = 0
+    done: int = 0
+    failed: int = 0
+
+
 class LibraryStats(BaseModel):
-    """What `papers stats` prints: the library's size, model and storage, and its LLM."""
+    """What `papers stats` prints: the library's size, model and storage, and its LLM; through a
+    server (`GET /stats`, client mode) also its writer queue's jobs."""
 
     papers: int
     chunks: int
@@ -448,6 +458,11 @@ class LibraryStats(BaseModel):
     collection: str
     llm: str = Field(description="The chat model's name, or 'offline (extractive)'.")
     llm_enabled: bool = Field(description="Whether answers may use the chat model (else extractive).")
+    jobs: JobCounts | None = Field(None, description="The server's writer queue (None: a library opened here).")
+
+    def public(self) -> dict[str, Any]:
+        """`papers stats --json`: the fields, `jobs` only where there is a queue."""
+        return self.model_dump(exclude={"jobs"} if self.jobs is None else set())
 
 
 # -- the citation graph ----------------------------------------------------------------------------

@@ -180,9 +180,9 @@ class RemoteEngine:
     @property
     def generation(self) -> str:
         """Changes with every write the server finishes (its job counts) or the library's size."""
-        s = self._server_stats()
-        jobs = s.get("jobs") or {}
-        return f"{s.get('papers')}:{s.get('chunks')}:{jobs.get('done')}:{jobs.get('failed')}"
+        s = self.stats()
+        jobs = s.jobs
+        return f"{s.papers}:{s.chunks}:{jobs.done if jobs else None}:{jobs.failed if jobs else None}"
 
     @property
     def llm_enabled(self) -> bool:

@@ -23,13 +23,22 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from assistant.models import CitationGraph, LibraryMap, LLMStatus, LoadError, Paper, RelatedPaper
+from assistant.models import (
+    CitationGraph,
+    JobCounts,
+    LibraryMap,
+    LibraryStats,
+    LLMStatus,
+    LoadError,
+    Paper,
+    RelatedPaper,
+)
 from ingest.sources.jsonl import unparsable
 from ui.api.auth import Caller
 from ui.api.deps import engine_of, jobs_of, reader, writer
 from ui.api.jobs import Job, JobQueue, Progress, QueueFull, Work
 from ui.api.limits import MB
-from ui.api.schemas import Health, IngestDone, IngestRequest, JobCounts, Removed, ServerStats
+from ui.api.schemas import Health, IngestDone, IngestRequest, Removed
 from ui.api.uploads import load_records, load_staged, safe_name, staged_path
 
 if TYPE_CHECKING:
@@ -61,12 +70,12 @@ def health(request: Request) -> Health:
     return Health(auth=bool(request.app.state.keys))
 
 
-@router.get("/stats", tags=["library"], response_model=ServerStats)
+@router.get("/stats", tags=["library"], response_model=LibraryStats)
 def stats(
     _: Caller = Depends(reader), eng: PaperAssistant = Depends(engine_of), jobs: JobQueue = Depends(jobs_of)
-) -> ServerStats:
-    """What `papers stats --json` prints, plus the writer queue's job counts."""
-    return ServerStats(**eng.stats().model_dump(), jobs=JobCounts(**jobs.counts()))
+) -> LibraryStats:
+    """What `papers stats --json` prints, with the writer queue's job counts (`jobs`)."""
+    return eng.stats().model_copy(update={"jobs": JobCounts(**jobs.counts())})
 
 
 @router.get("/chunk-counts", tags=["library"], response_model=dict[str, int])

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from assistant.models import Answer, Filters, IngestReport, LibraryStats, Paper, PaperHit
+from assistant.models import Answer, Filters, IngestReport, Paper, PaperHit
 from ui.api.jobs import Job
 
 
@@ -74,21 +74,6 @@ class ChatResponse(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     auth: bool = Field(description="Whether the server asks for API keys (PAPERS_API_KEYS).")
-
-
-class JobCounts(BaseModel):
-    """The writer queue's jobs by state (finished ones as far as they are kept)."""
-
-    queued: int = 0
-    running: int = 0
-    done: int = 0
-    failed: int = 0
-
-
-class ServerStats(LibraryStats):
-    """`papers stats --json`, plus the writer queue's job counts."""
-
-    jobs: JobCounts
 
 
 class Removed(BaseModel):

@@ -221,7 +221,7 @@ def remove(ids: list[str] = typer.Argument(..., help="Paper ids to remove.")) ->
 @friendly
 def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Library size, embedding model and storage."""
-    info = engine(check_model=False).stats().model_dump()
+    info = engine(check_model=False).stats().public()
     if as_json:
         print_json(info)
         return
