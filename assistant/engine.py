@@ -1,5 +1,8 @@
-"""The front door to the core: every face (CLI, Streamlit pages, tests, an API or MCP server later)
-does its work through one `Engine`.
+"""The front door to the core: every face (CLI, Streamlit pages, the REST API, the MCP server) does its
+work through one `PaperAssistant`: the local `Engine` here, or `RemoteEngine` (ui/api_client.py, client
+mode against a `papers serve`). Both implement the protocol with the same signatures and return types
+(tests/test_front_door.py checks it, and runs the same calls through both); a face names the protocol,
+never a class, and never asks which one it holds.
 
 The engine owns the settings and builds the library, the embedder, the retriever and the chat model
 lazily, once each, so `papers list` never loads the model and an unchanged re-ingest never opens
@@ -9,6 +12,10 @@ here and the "LLM, else extractive with a reason" policy stays in assistant/llm/
 
 Thread-safe: construction of each part is guarded; calls only read shared state (the library guards
 its own writes).
+
+Why this module is long: it holds the front door twice over, as a typed protocol (what every face may
+ask, written once so both engines are checked against it) and as the local engine that wires the
+core's parts into it; each method is a few lines handing over to the room that does the work.
 """
 
 from __future__ import annotations
@@ -16,28 +23,153 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.errors import LLMError, PapersError
 from assistant.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    # The reports of the commands only the library's own machine runs (eval, reindex, export, import,
+    # serve): a face names them through this module, never their own.
     from assistant.answers.answer import Answerer
-    from assistant.answers.chat import Conversation
     from assistant.answers.verify.claims import ClaimsReport, LabelledClaim
-    from assistant.field.graph import CitationGraph
-    from assistant.field.library_map import LibraryMap
-    from assistant.field.related import RelatedPaper
     from assistant.index.embeddings import Embedder
-    from assistant.library.ingestion import Progress
     from assistant.library.library import Library
     from assistant.library.page_layout import LayoutReport
     from assistant.library.store.registry import ServerClaim
     from assistant.library.transfer import ExportReport, ImportReport
-    from assistant.llm.client import ChatModel, LLMStatus
-    from assistant.models import Answer, Comparison, IngestReport, LoadError, Paper, Summary, Turn
+    from assistant.llm.client import ChatModel
+    from assistant.models import (
+        Answer,
+        CitationGraph,
+        Comparison,
+        Filters,
+        IngestReport,
+        LibraryMap,
+        LibraryStats,
+        LLMStatus,
+        LoadError,
+        Paper,
+        Progress,
+        RelatedPaper,
+        SearchResult,
+        Summary,
+        Turn,
+    )
     from assistant.retrieval.evaluate import EvalQuestion, EvalReport
-    from assistant.retrieval.retrieve import Filters, Retriever, SearchResult
+    from assistant.retrieval.retrieve import Retriever
+
+
+class ChatSession(Protocol):
+    """One conversation: follow-ups are understood from its history (kept where the face runs)."""
+
+    engine: PaperAssistant  # the front door it asks through (a page may swap it for another k)
+
+    def reset(self) -> None: ...
+
+    def stream(self, question: str, filters: Filters | None = None) -> Iterator[str | Answer]: ...
+
+    def ask(self, question: str, filters: Filters | None = None) -> Answer: ...
+
+
+class PaperAssistant(Protocol):
+    """What every face may ask of the core. `Engine` answers from a library opened here, `RemoteEngine`
+    from a `papers serve`; what client mode cannot do raises one `ClientModeError` line."""
+
+    settings: Settings
+
+    def with_top_k(self, k: int) -> PaperAssistant: ...
+
+    # -- the library ------------------------------------------------------------------------------
+    @property
+    def location(self) -> str: ...
+
+    @property
+    def embed_model(self) -> str: ...
+
+    @property
+    def generation(self) -> str: ...
+
+    @property
+    def llm_enabled(self) -> bool: ...
+
+    def refresh(self) -> None: ...
+
+    def warm(self) -> None: ...
+
+    def stats(self) -> LibraryStats: ...
+
+    def papers(self, ids: Iterable[str] | None = None) -> list[Paper]: ...
+
+    def count(self) -> int: ...
+
+    def chunk_count(self) -> int: ...
+
+    def chunk_counts(self) -> dict[str, int]: ...
+
+    def llm_status(self, probe: bool = True) -> LLMStatus: ...
+
+    def ingest(self, items: Iterable[Paper | LoadError], progress: Progress | None = None) -> IngestReport: ...
+
+    def remove(self, paper_ids: Sequence[str]) -> list[str]: ...
+
+    def edit_paper(self, paper_id: str, **fields: Any) -> Paper: ...
+
+    # -- questions and reports ------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> SearchResult: ...
+
+    def abstains(self, result: SearchResult) -> bool: ...
+
+    def ask(self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None) -> Answer: ...
+
+    def stream(
+        self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None
+    ) -> Iterator[str | Answer]: ...
+
+    def conversation(self) -> ChatSession: ...
+
+    def select_papers(self, paper_ids: Sequence[str] = (), query: str = "", max_papers: int = 5) -> list[Paper]: ...
+
+    def compare(
+        self,
+        paper_ids: Sequence[str] = (),
+        query: str = "",
+        aspects: str | Sequence[str] | None = None,
+        max_papers: int = 5,
+        papers: Sequence[Paper] | None = None,
+    ) -> Comparison: ...
+
+    def summarize(self, topic: str = "", max_papers: int | None = None) -> Summary: ...
+
+    # -- the field around the library ----------------------------------------------------------------
+    def citation_graph(self) -> CitationGraph: ...
+
+    def related(self, paper_id: str, k: int = 5) -> list[RelatedPaper]: ...
+
+    def paper_map(self) -> LibraryMap: ...
+
+    # -- what needs the library's own machine (client mode: ClientModeError) ------------------------
+    def evaluate_file(self, path: Path, k: int = 10, baselines: str = "") -> EvalReport: ...
+
+    def verify_claims_file(self, path: Path) -> ClaimsReport: ...
+
+    def reindex(self) -> int: ...
+
+    def add_pdf_layout(self, layouts: Mapping[str, Sequence[str]]) -> LayoutReport: ...
+
+    def export(self, path: Path) -> ExportReport: ...
+
+    def import_file(self, path: Path) -> ImportReport: ...
+
+    def claim_server(self, address: str) -> ServerClaim: ...
+
+
+def conversation(door: PaperAssistant) -> ChatSession:
+    """A chat session over any front door: its token-bounded history kept here and sent with each
+    question (assistant/answers/chat.py)."""
+    from assistant.answers.chat import Conversation
+
+    return Conversation(door)
 
 
 class Engine:
@@ -68,12 +200,12 @@ class Engine:
         self._children: dict[int, Engine] = {}
         self._lock = threading.RLock()
 
-    def with_top_k(self, k: int) -> Engine:
+    def with_top_k(self, k: int) -> PaperAssistant:
         """An engine answering from `k` sources that shares this one's library and model (both stay lazy)."""
         if k == self.settings.top_k:
             return self
         with self._lock:
-            child = self._children.get(k)
+            child: Engine | None = self._children.get(k)
             if child is None:
                 settings = self.settings.model_copy(update={"top_k": k})
                 child = self._children[k] = Engine(settings, llm=self._llm, check_model=self._check_model)
@@ -130,7 +262,12 @@ class Engine:
 
     @property
     def llm_enabled(self) -> bool:
+        """Whether answers may use a chat model (else they are extractive): the one place that says so."""
         return self._llm is not None or self.settings.llm_enabled
+
+    def warm(self) -> None:
+        """Load the embedding model now rather than at the first question."""
+        self.embedder.embed(["warm up"])
 
     def chat_model(self) -> ChatModel | None:
         """The chat model; None when offline; LLMError (cached) when it is configured but cannot be set up.
@@ -158,7 +295,10 @@ class Engine:
 
     # -- questions --------------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> SearchResult:
-        return self.answerer.search(query, k, filters)
+        """Papers with their evidence, best first; `abstains` says whether an answer would abstain."""
+        result = self.answerer.search(query, k, filters)
+        result.abstains = self.answerer.abstains(result)
+        return result
 
     def abstains(self, result: SearchResult) -> bool:
         """Retrieval confidence too low: the library is taken not to cover the question."""
@@ -173,10 +313,8 @@ class Engine:
         """Answer text as it is produced, then the authoritative `Answer` (see assistant/answers/answer.py)."""
         return self.answerer.stream(question, history, filters)
 
-    def conversation(self) -> Conversation:
-        from assistant.answers.chat import Conversation
-
-        return Conversation(self)
+    def conversation(self) -> ChatSession:
+        return conversation(self)
 
     def evaluate(self, questions: Sequence[EvalQuestion], k: int, baselines: Sequence[str] = ()) -> EvalReport:
         """Retrieval metrics of labelled questions against this library; with `baselines` ("bm25",
@@ -184,11 +322,24 @@ class Engine:
         from assistant.retrieval.evaluate import component_search, evaluate
 
         papers = [(p.id, p.title) for p in self.library.papers()]
-        report = evaluate(questions, lambda q, depth: self.search(q, depth), self.abstains, papers, k)
+        report = evaluate(questions, lambda q, depth: self.answerer.search(q, depth), self.abstains, papers, k)
         for name in baselines:
             search = component_search(self.library, self.embedder, self.settings, name)
             report.baselines[name] = evaluate(questions, search, None, papers, k)
         return report
+
+    def evaluate_file(self, path: Path, k: int = 10, baselines: str = "") -> EvalReport:
+        """`papers eval FILE`: the question set at `path` (JSONL), with the comma-separated `baselines`."""
+        from assistant.retrieval.evaluate import load_questions, parse_baselines
+
+        names = parse_baselines(baselines)
+        return self.evaluate(load_questions(path), k, names)
+
+    def verify_claims_file(self, path: Path) -> ClaimsReport:
+        """`papers eval --claims FILE`: the labelled claims at `path` (SciFact's JSONL format)."""
+        from assistant.answers.verify.claims import load_claims
+
+        return self.verify_claims(load_claims(path))
 
     def verify_claims(self, claims: Sequence[LabelledClaim]) -> ClaimsReport:
         """The verification core on labelled (claim, cited paper) pairs from this library (`papers eval
@@ -308,20 +459,24 @@ class Engine:
         """Remove papers from every store at once; returns the ids that were there."""
         return self.library.remove(paper_ids)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> LibraryStats:
+        from assistant.models import LibraryStats
+
         lib = self.library
         meta = lib.meta
-        return {
-            "papers": lib.count(),
-            "chunks": lib.chunk_count(),
-            "chroma_chunks": lib.collection.count(),
-            "bm25_chunks": len(lib.bm25),
-            "embed_model": meta.get("embed_model", self.settings.embed_model),
-            "embed_dim": meta.get("embed_dim"),
-            "location": lib.location,
-            "collection": self.settings.collection,
-            "llm": self.settings.llm_model or "offline (extractive)",
-        }
+        dim = meta.get("embed_dim")
+        return LibraryStats(
+            papers=lib.count(),
+            chunks=lib.chunk_count(),
+            chroma_chunks=lib.collection.count(),
+            bm25_chunks=len(lib.bm25),
+            embed_model=str(meta.get("embed_model", self.settings.embed_model)),
+            embed_dim=int(dim) if dim is not None else None,
+            location=lib.location,
+            collection=self.settings.collection,
+            llm=self.settings.llm_model or "offline (extractive)",
+            llm_enabled=self.llm_enabled,
+        )
 
     def claim_server(self, address: str) -> ServerClaim:
         """Claim this library for one API server at `address` (`papers serve`); LibraryBusyError names

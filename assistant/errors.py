@@ -60,3 +60,7 @@ class ApiError(PapersError):
     def __init__(self, message: str, status: int = 0) -> None:
         super().__init__(message)
         self.status = status
+
+
+class ClientModeError(ApiError):
+    """Client mode cannot do this (it needs the library's own machine); the message says where to run it."""

@@ -1,4 +1,15 @@
-"""The data that flows through the product. Pure data: no I/O here."""
+"""The data that flows through the product, and what the faces read: pure data, no I/O here.
+
+Every type a face names lives here (the faces import only the front door `assistant.engine`, these
+models, the settings, the errors, `assistant.text` and `assistant.reports.exports`): papers and
+chunks, search results and filters, answers with their checked sentences and per-sentence support,
+comparisons, summaries, the citation graph, the library map, related papers, the LLM's status and
+the library's statistics, and the few constants the pages show (default aspects, "not stated").
+
+Why this module is long: it is the one vocabulary shared by the core, the local and remote engines
+and every face; the types are small and independent, and split over modules a face would again
+import from several places.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +17,26 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# What the pages and the CLI offer by default (the core uses the same values).
+DEFAULT_ASPECTS: tuple[str, ...] = ("problem", "method", "data", "results", "limitations")
+"""A comparison's columns when none are asked for (each one described in reports/compare/aspects.toml)."""
+NOT_STATED = "not stated"
+"""What an empty comparison cell says."""
+DEFAULT_MAX_PAPERS = 12
+"""Papers a summary covers when no number is given."""
+MIN_MISSING = 2
+"""A work enters the citation graph's "cited but missing" once this many papers of the library cite it."""
+MAP_VERSION = 2
+"""The library map's format; a cached map of another version is recomputed."""
 
 
 def normalize_title(title: str) -> str:
@@ -82,6 +109,15 @@ class Paper(BaseModel):
     def record(self) -> dict[str, Any]:
         """Metadata view without the body (what `papers list` shows)."""
         return self.model_dump(exclude={"sections", "page_texts"})
+
+    def edited_fields(self) -> list[str]:
+        """The fields the user fixed by hand (`edited:<field>` tags; assistant/library/edits.py)."""
+        return [f for f in EDITABLE if EDITED_TAG + f in self.tags]
+
+
+EDITABLE = ("title", "authors", "year")
+"""The fields of a paper a user may fix by hand (`Engine.edit_paper`)."""
+EDITED_TAG = "edited:"
 
 
 # -- paper ids: the one rule every loader follows -------------------------------------------------------
@@ -175,6 +211,10 @@ class LoadError(BaseModel):
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line is not None else self.source
         return f"{where}: {self.message}"
+
+
+Progress = Callable[[int, int, str], None]
+"""An ingest's progress: (done, total, stage), called as records are chunked and embedded."""
 
 
 class IngestReport(BaseModel):
@@ -273,6 +313,17 @@ class Answer(BaseModel):
         default_factory=list, description="Each cited sentence's verdict against the passage it cites."
     )
 
+    def support(self) -> list[SupportBlock]:
+        """The answer as shown, block by block and sentence by sentence, each sentence with the sources
+        that bear it out (the verdicts of `sentences`, nothing judged anew): cleaned first, so only the
+        cited papers' own links survive (assistant/answers/support.py). The same for a local and a
+        remote answer."""
+        from assistant.answers.support import answer_support
+        from assistant.text import clean_output, safe_url
+
+        allowed = [u for u in (safe_url(c.url) for c in self.citations) if u]
+        return answer_support(clean_output(self.answer, allowed), self.sentences)
+
     def public(self) -> dict[str, Any]:
         return {
             "question": self.question,
@@ -369,3 +420,225 @@ class Turn:
             subjects=[c.title for c in answer.citations],
             abstained=answer.abstained,
         )
+
+
+# -- search ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Filters:
+    """Which papers a search may return (None: no limit)."""
+
+    year_from: int | None = None
+    year_to: int | None = None
+    author: str | None = None
+    tag: str | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {"year_from": self.year_from, "year_to": self.year_to, "author": self.author, "tag": self.tag}
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[PaperHit]
+    best_dense: float  # highest cosine of any chunk: the retrieval confidence used for abstention
+    query_vec: np.ndarray | None = None  # the embedded query, reused by sentence selection (local only)
+    abstains: bool = False  # an answer to this query would abstain (set by the front door's `search`)
+
+    @property
+    def papers(self) -> list[Paper]:
+        return [h.paper for h in self.hits]
+
+
+# -- what a face shows of an answer -----------------------------------------------------------------
+SupportStatus = Literal["supported", "partly", "unsupported", "neutral"]
+BlockKind = Literal["para", "item", "heading", "code", "table"]
+
+
+@dataclass(frozen=True)
+class SentenceSupport:
+    text: str  # the sentence as written, its [n] markers taken out
+    sources: tuple[int, ...]  # the sources that support it, in citation order
+    status: SupportStatus
+    claimed: tuple[int, ...] = ()  # sources it cites that are not shown as bearing it out
+    check: SentenceCheck | None = None  # the core's verdict, with its quote, score and judge
+
+
+@dataclass
+class SupportBlock:
+    kind: BlockKind
+    sentences: list[SentenceSupport] = field(default_factory=list)
+    raw: str = ""  # code and tables: the block as written
+    depth: int = 0  # list items: nesting (indent / 2)
+    ordered: bool = False  # list items: numbered
+
+
+def support_counts(blocks: list[SupportBlock]) -> dict[SupportStatus, int]:
+    """Sentences per support status."""
+    counts: dict[SupportStatus, int] = {"supported": 0, "partly": 0, "unsupported": 0, "neutral": 0}
+    for b in blocks:
+        for s in b.sentences:
+            counts[s.status] += 1
+    return counts
+
+
+# -- the LLM and the library ---------------------------------------------------------------------
+LLMState = Literal["offline", "configured", "reachable", "unreachable"]
+
+
+@dataclass(frozen=True)
+class LLMStatus:
+    state: LLMState
+    model: str = ""
+    base_url: str = ""
+    detail: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        """A chat model is configured (answers may use it); "offline" answers are extractive."""
+        return self.state != "offline"
+
+    @property
+    def label(self) -> str:
+        if self.state == "offline":
+            return "offline (extractive answers)"
+        where = f" at {self.base_url}" if self.base_url else ""
+        extra = f": {self.detail}" if self.detail else ""
+        return f"{self.model}{where} — {self.state}{extra}"
+
+
+class JobCounts(BaseModel):
+    """A `papers serve` writer queue's jobs by state (finished ones as far as they are kept)."""
+
+    queued: int = 0
+    running: int = 0
+    done: int = 0
+    failed: int = 0
+
+
+class LibraryStats(BaseModel):
+    """What `papers stats` prints: the library's size, model and storage, and its LLM; through a
+    server (`GET /stats`, client mode) also its writer queue's jobs."""
+
+    papers: int
+    chunks: int
+    chroma_chunks: int = Field(description="Chunks in Chroma (agrees with `chunks` in a healthy library).")
+    bm25_chunks: int = Field(description="Chunks in the lexical index.")
+    embed_model: str
+    embed_dim: int | None = None
+    location: str = Field(description="A directory, or the Chroma server's URL.")
+    collection: str
+    llm: str = Field(description="The chat model's name, or 'offline (extractive)'.")
+    llm_enabled: bool = Field(description="Whether answers may use the chat model (else extractive).")
+    jobs: JobCounts | None = Field(None, description="The server's writer queue (None: a library opened here).")
+
+    def public(self) -> dict[str, Any]:
+        """`papers stats --json`: the fields, `jobs` only where there is a queue."""
+        return self.model_dump(exclude={"jobs"} if self.jobs is None else set())
+
+
+# -- the citation graph ----------------------------------------------------------------------------
+Via = Literal["doi", "arxiv", "title"]
+
+
+class Link(BaseModel):
+    """One paper of the library citing another."""
+
+    source: str = Field(description="The citing paper's id.")
+    target: str = Field(description="The cited paper's id.")
+    via: Via = Field(description="What matched: the DOI, the arXiv id, or the title and year.")
+
+
+class GraphPaper(BaseModel):
+    id: str
+    title: str
+    year: int | None = None
+    references: int = Field(0, description="Entries in the paper's own reference list.")
+    cites: int = Field(0, description="Papers of the library it cites.")
+    cited_by: int = Field(0, description="Papers of the library citing it.")
+
+
+class MissingWork(BaseModel):
+    """A work cited by papers of the library that is not in it."""
+
+    key: str = Field(description="Stable id of the work within this graph (its DOI, arXiv id or title).")
+    title: str
+    year: int | None = None
+    authors: list[str] = Field(default_factory=list)
+    doi: str = ""
+    arxiv_id: str = ""
+    cited_by: list[str] = Field(default_factory=list, description="Ids of the library papers citing it.")
+
+    @property
+    def count(self) -> int:
+        return len(self.cited_by)
+
+
+class CitationGraph(BaseModel):
+    papers: list[GraphPaper] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+    missing: list[MissingWork] = Field(
+        default_factory=list, description=f"Works cited by at least {MIN_MISSING} papers, most cited first."
+    )
+    works: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per paper id, the works its references resolve to: library paper ids or missing-work keys.",
+    )
+
+    def paper(self, paper_id: str) -> GraphPaper | None:
+        return next((p for p in self.papers if p.id == paper_id), None)
+
+    def cites(self, paper_id: str) -> list[str]:
+        return [link.target for link in self.links if link.source == paper_id]
+
+    def cited_by(self, paper_id: str) -> list[str]:
+        return [link.source for link in self.links if link.target == paper_id]
+
+    def public(self, missing_only: bool = False) -> dict[str, Any]:
+        """What `papers graph --json` prints (the missing works with their citing count)."""
+        missing = [{**w.model_dump(), "count": w.count} for w in self.missing]
+        if missing_only:
+            return {"missing": missing}
+        return {
+            "papers": [p.model_dump() for p in self.papers],
+            "links": [link.model_dump() for link in self.links],
+            "missing": missing,
+        }
+
+
+class RelatedPaper(BaseModel):
+    id: str
+    title: str
+    year: int | None = None
+    score: float = Field(description="Text similarity plus the citation-graph bonuses; higher is closer.")
+    similarity: float = Field(description="Cosine of the two papers' mean chunk vectors.")
+    shared_references: int = Field(0, description="Works both papers cite (bibliographic coupling).")
+    co_cited: int = Field(0, description="Papers of the library citing both (co-citation).")
+    cites: bool = Field(False, description="The chosen paper cites this one.")
+    cited_by: bool = Field(False, description="This paper cites the chosen one.")
+    reasons: list[str] = Field(default_factory=list)
+
+
+# -- the library map --------------------------------------------------------------------------------
+class MapPoint(BaseModel):
+    id: str
+    title: str
+    year: int | None = None
+    x: float
+    y: float
+    theme: int = Field(description="Index into LibraryMap.themes.")
+
+
+class LibraryMap(BaseModel):
+    points: list[MapPoint] = Field(default_factory=list)
+    themes: list[str] = Field(default_factory=list, description="Theme names, largest theme first.")
+    method: str = Field("", description="How the 2-D positions were computed: tsne, pca or trivial.")
+    content_key: str = Field("", description="The papers' content key the map was computed for.")
+    version: int = MAP_VERSION
+
+    def years(self) -> dict[int, int]:
+        """Papers per year (papers without a year left out), oldest first."""
+        out: dict[int, int] = {}
+        for p in self.points:
+            if p.year is not None:
+                out[p.year] = out.get(p.year, 0) + 1
+        return dict(sorted(out.items()))

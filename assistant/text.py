@@ -7,16 +7,25 @@
   [n] markers kept);
 - links: `safe_url` (http/https only);
 - invisible characters: `strip_invisible` (bidi controls, zero-width characters);
-- titles: `title_name` ("PIG: Physics-…" → "PIG") and `short_title` (a short label for a row).
+- titles: `title_name` ("PIG: Physics-…" → "PIG") and `short_title` (a short label for a row);
+- citation markers: `CITATION_MARKER`, `marker_numbers` ("[1-3]" is 1, 2, 3), `cited_pieces` (the text
+  each marker closes), read outside code and maths;
+- output cleaning: `clean_output` (no images, raw HTML or links but the cited papers' own), what every
+  model text goes through before a face shows it;
+- folding: `fold` (letters and digits only, with where each came from), for matching a quote to a page.
 
-Nothing here imports the rest of the product.
+It imports only the reply cleaner's span protection (assistant/llm/reply.py, itself a leaf): code and
+maths are never read as markers nor cleaned.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from urllib.parse import urlparse
+
+from assistant.llm.reply import protect_spans
 
 
 # --- sentences -------------------------------------------------------------------------------------
@@ -257,3 +266,142 @@ def short_title(title: str, limit: int = 60) -> str:
     if len(title) <= limit:
         return title
     return title[:limit].rsplit(" ", 1)[0].rstrip(",;:-") + "…"
+
+
+# -- the citation marker grammar (one parser: answers, reports and the citation view) ---------------
+# [1], [1, 2], [1,2,3], [1-3] / [1–3]; a marker is never a markdown link's text ("[1](url)").
+CITATION_MARKER = re.compile(r"\[(\s*\d+(?:\s*(?:,|-|–)\s*\d+)*\s*)\](?!\()")
+
+
+def marker_numbers(spec: str) -> list[int]:
+    """The source numbers inside a marker's brackets: "1, 3-5" is 1, 3, 4, 5."""
+    nums: list[int] = []
+    for part in re.split(r"\s*,\s*", spec.strip()):
+        rng = re.split(r"\s*[-–]\s*", part)
+        if len(rng) == 2 and rng[0].isdigit() and rng[1].isdigit():
+            lo, hi = int(rng[0]), int(rng[1])
+            if lo <= hi and hi - lo < 50:
+                nums.extend(range(lo, hi + 1))
+                continue
+        if part.isdigit():
+            nums.append(int(part))
+    return nums
+
+
+def cited_pieces(text: str) -> list[tuple[str, list[int]]]:
+    """The text before each citation marker (since the one before it) and the marker's source numbers:
+    "[1-3]" is 1, 2 and 3. Code and maths are no citations (`protect_spans`), and come back as written."""
+    p = protect_spans(text)
+    out: list[tuple[str, list[int]]] = []
+    last = 0
+    for m in CITATION_MARKER.finditer(p.text):
+        out.append((p.restore(p.text[last : m.start()]), marker_numbers(m.group(1))))
+        last = m.end()
+    return out
+
+
+# -- output cleaning: what any model text goes through before it is shown
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
+_MD_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^)]*[\"'])?\s*\)")
+_REF_DEF = re.compile(r"^[ \t]*\[[^\]]+\]:[ \t]*<?(\S+?)>?(?:[ \t]+.*)?$", re.MULTILINE)
+_OUT_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto|javascript|data):[^>\s]*)>", re.IGNORECASE)
+_DANGEROUS_BLOCK = re.compile(
+    r"<\s*(script|style|iframe|object|embed|svg|math|template|noscript|textarea|xmp)\b[^>]*>.*?<\s*/\s*\1\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)
+_HTML_NAMES = (
+    "a|abbr|address|applet|area|article|aside|audio|b|base|basefont|bdi|bdo|big|blink|blockquote|body|br|"
+    "button|canvas|caption|center|cite|code|col|colgroup|data|datalist|dd|del|details|dfn|dialog|div|dl|dt|"
+    "em|embed|fieldset|figcaption|figure|font|footer|form|frame|frameset|h[1-6]|head|header|hgroup|hr|html|"
+    "i|iframe|image|img|input|ins|kbd|label|legend|li|link|main|map|mark|marquee|math|menu|meta|meter|nav|"
+    "noscript|object|ol|optgroup|option|output|p|param|picture|plaintext|pre|progress|q|rp|rt|ruby|s|samp|"
+    "script|section|select|slot|small|source|span|strike|strong|style|sub|summary|sup|svg|table|tbody|td|"
+    "template|textarea|tfoot|th|thead|time|title|tr|track|tt|u|ul|var|video|wbr|xmp"
+)
+# Known HTML elements and custom elements (with a dash); any other "<word" is escaped, not removed,
+# so prose such as "x<y and y>z" survives.
+_HTML_TAG = re.compile(
+    rf"</?\s*(?:(?:{_HTML_NAMES})\b|[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9-]*)(?:[^<>]*)?/?>", re.IGNORECASE
+)
+_BARE_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\ue000-\uf8ff]+", re.IGNORECASE)
+_CONTROL = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{INVISIBLE}]")  # + bidi, zero-width
+_SCHEME_URL = re.compile(r"\b(?:javascript|data|vbscript):[^\s\ue000-\uf8ff]*", re.IGNORECASE)
+
+
+def _norm_url(url: str) -> str:
+    u = url.strip().strip("<>").rstrip("/.,;:").lower()
+    u = re.sub(r"^https?://", "", u)
+    return re.sub(r"^www\.", "", u)
+
+
+def clean_output(text: str, allowed_urls: Iterable[str] = ()) -> str:
+    """Make generated text safe to show as markdown.
+
+    Images (markdown and <img>) are removed; raw HTML tags are removed (script/style blocks with
+    their content); a link keeps its text and loses its URL unless the URL is one of
+    `allowed_urls` (the cited papers' own); bare URLs that are not allowed are removed.
+    """
+    allowed = {_norm_url(u) for u in allowed_urls if u and u.strip()}
+
+    def ok(url: str) -> bool:
+        return bool(url) and _norm_url(url) in allowed and url.lower().startswith(("http://", "https://"))
+
+    out = _CONTROL.sub("", text)  # ESC sequences would drive the terminal that prints this
+    protected = protect_spans(out)  # code and maths as written: shown literally, never as HTML
+    out = _COMMENT.sub("", protected.text)
+    prev = None
+    while prev != out:  # nested or split tags ("<scr<script>ipt>") reappear after one pass
+        prev = out
+        inner = None
+        while inner != out:
+            inner = out
+            out = _DANGEROUS_BLOCK.sub("", out)
+        out = _MD_IMAGE.sub("", out)
+        out = _OUT_AUTOLINK.sub(lambda m: m.group(1) if ok(m.group(1)) else "", out)
+        out = _HTML_TAG.sub("", out)
+    # A "<" that could still open a tag is escaped so no renderer makes one of it.
+    out = re.sub(r"<(?=[A-Za-z/!?])", "&lt;", out)
+
+    def link(m: re.Match[str]) -> str:
+        label, url = m.group(1), m.group(2)
+        if ok(url):
+            return f"[{label}]({url})"
+        # "[2](http://…)" is a citation marker dressed as a link: keep the marker.
+        return f"[{label}]" if CITATION_MARKER.fullmatch(f"[{label}]") else label
+
+    out = _MD_LINK.sub(link, out)
+    out = _REF_DEF.sub(lambda m: m.group(0) if ok(m.group(1)) else "", out)
+    kept_links: list[str] = []
+
+    def protect(m: re.Match[str]) -> str:
+        kept_links.append(m.group(0))
+        return f"\x00{len(kept_links) - 1}\x00"
+
+    out = re.sub(r"\[[^\]]*\]\([^)]*\)", protect, out)  # allowed links survive the bare-URL pass
+    out = _BARE_URL.sub(lambda m: m.group(0) if ok(m.group(0)) else "", out)
+    out = _SCHEME_URL.sub("", out)
+    out = re.sub(r"\x00(\d+)\x00", lambda m: kept_links[int(m.group(1))], out)
+    out = re.sub(r"[ \t]+\n", "\n", out)
+    out = re.sub(r"\n{3,}", "\n\n", out)
+    out = re.sub(r"(?<=\S)[ \t]{2,}", " ", out)
+    return protected.restore(out.strip())
+
+
+# -- folding (the citation view and page placement compare text by its letters and digits) ---------
+def fold(text: str) -> tuple[str, list[int]]:
+    """(letters and digits of `text`, lower-cased and decomposed; the index in `text` of each)."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        if ch.isascii():
+            if ch.isalnum():
+                out.append(ch.lower())
+                where.append(i)
+            continue
+        for part in unicodedata.normalize("NFKD", ch):
+            if part.isalnum():
+                low = part.lower()
+                out.append(low)
+                where.extend([i] * len(low))
+    return "".join(out), where

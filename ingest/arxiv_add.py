@@ -17,7 +17,7 @@ from assistant.settings import Settings
 from ingest.sources.arxiv import USER_AGENT, FetchError, fetch_arxiv, parse_feed
 
 if TYPE_CHECKING:
-    from assistant.engine import Engine
+    from assistant.engine import PaperAssistant
 
 PROBE_TIMEOUT_S = 3.0  # the page waits on this once per cache period, so it must stay short
 
@@ -37,7 +37,7 @@ def arxiv_usable(settings: Settings) -> bool:
     return True
 
 
-def add_from_arxiv(engine: Engine, arxiv_id: str) -> IngestReport:
+def add_from_arxiv(engine: PaperAssistant, arxiv_id: str) -> IngestReport:
     """Fetch one paper by arXiv id and add it the one way in (enriched when PAPERS_ENRICH is on); a
     failed fetch is the report's error, not an exception."""
     from ingest.pipeline import add_to_library

@@ -11,25 +11,19 @@ in client mode: what happens to the records there (scrub, chunk, embed, write) i
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
 
-from assistant.models import IngestReport, LoadError, Paper
+from assistant.models import IngestReport, LoadError, Paper, Progress
 from assistant.settings import Settings
 
-Progress = Callable[[int, int, str], None]
-"""progress(done, total, stage) while the door writes."""
+if TYPE_CHECKING:
+    from assistant.engine import PaperAssistant
 
 Source = Path | Paper | LoadError
 """A file or folder to load, or a record already loaded (an arXiv result, a Zotero item, an API record)."""
-
-
-class Door(Protocol):
-    """What the one way in needs of the library: `Engine.ingest`, `RemoteEngine.ingest`."""
-
-    def ingest(self, items: Iterable[Paper | LoadError], progress: Progress | None = None) -> IngestReport: ...
 
 
 @dataclass
@@ -73,7 +67,7 @@ def first_per_id(items: Iterable[Paper | LoadError]) -> Iterator[Paper | LoadErr
 
 
 def add_to_library(
-    door: Door, sources: Iterable[Source], settings: Settings, progress: Progress | None = None
+    door: PaperAssistant, sources: Iterable[Source], settings: Settings, progress: Progress | None = None
 ) -> Added:
     """Load → one record per id → enrich (PAPERS_ENRICH) → `door.ingest`. Lazy all the way: a file is
     read while the door takes the records before it. Off, ingest.enrich (and httpx) is never imported."""
@@ -88,7 +82,7 @@ def add_to_library(
 
 
 def add_upload(
-    door: Door, name: str, data: bytes, settings: Settings, progress: Progress | None = None
+    door: PaperAssistant, name: str, data: bytes, settings: Settings, progress: Progress | None = None
 ) -> Added:
     """One uploaded file (the Library page's, local or client mode alike): written under a private
     temporary folder by its safe name, read by its format's loader, its records labelled

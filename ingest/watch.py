@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from assistant.models import LoadError, Paper
 
 if TYPE_CHECKING:
-    from assistant.engine import Engine
+    from assistant.engine import PaperAssistant
 
 Echo = Callable[[str], None]
 Stat = tuple[int, float]
@@ -140,7 +140,7 @@ def plural(n: int) -> str:
 class Watcher:
     """The folders' files kept in step with the library, one file at a time."""
 
-    engine: Engine
+    engine: PaperAssistant
     folders: Sequence[Path]
     echo: Echo
     warn: Echo
@@ -281,7 +281,7 @@ def _handler(debouncer: Debouncer, watcher: Watcher) -> Any:
 
 
 def watch(
-    engine: Engine,
+    engine: PaperAssistant,
     folders: Sequence[Path],
     *,
     debounce_s: float,

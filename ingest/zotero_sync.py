@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from assistant.engine import PaperAssistant
 from assistant.models import IngestReport, Paper
 from ingest.pipeline import Progress, add_to_library
 from ingest.sources.zotero import SKIPPED, ZoteroImport, default_data_dir, load_zotero, stale_ids
-
-if TYPE_CHECKING:
-    from assistant.engine import Engine
 
 
 @dataclass
@@ -46,7 +44,7 @@ class ZoteroSync:
 
 
 def sync_zotero(
-    engine: Engine,
+    engine: PaperAssistant,
     data_dir: Path | None = None,
     collections: Sequence[str] = (),
     tags: Sequence[str] = (),

@@ -1,5 +1,5 @@
 """The API on a real uvicorn on 127.0.0.1 for the tests: in a thread of this process (sharing the
-session's model), or as a real `papers serve` subprocess; and a reader of Server-Sent Events."""
+session's model), or as a real `papers serve` subprocess; and a reader of Server-Sent Events (httpx-sse)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from httpx_sse import EventSource
 
 from assistant.engine import Engine
 from bench.common import free_port, server_process
@@ -81,14 +82,13 @@ def serve_process(
         yield ServeProcess(proc, url, log_path)
 
 
-def sse_events(text: str) -> list[tuple[str, Any]]:
-    """(event, JSON data) of each frame of a `text/event-stream` body, checking the framing."""
+def sse_events(response: httpx.Response) -> list[tuple[str, Any]]:
+    """(event, JSON data) of each event of a `text/event-stream` response (read by httpx-sse), checking
+    that every event is named and its data is one JSON value."""
     events: list[tuple[str, Any]] = []
-    assert text.endswith("\n\n"), text[-200:]
-    for frame in text.split("\n\n")[:-1]:
-        fields = dict(line.split(": ", 1) for line in frame.split("\n"))
-        assert set(fields) == {"event", "data"}, frame
-        events.append((fields["event"], json.loads(fields["data"])))
+    for sse in EventSource(response).iter_sse():
+        assert sse.event in ("token", "answer", "error"), sse
+        events.append((sse.event, json.loads(sse.data)))
     return events
 
 

@@ -42,6 +42,7 @@ class Reply:
     delay_s: float = 0.0  # sleep before answering (beyond the client timeout → timeout)
     cut_after: int | None = None  # close the socket after this many content chunks (non-streaming: mid-body)
     chunk_chars: int = 6  # streaming: characters per content chunk
+    chunk_delay_s: float = 0.0  # streaming: a pause before each content chunk (a model writing slowly)
     headers: dict[str, str] = field(default_factory=dict)  # e.g. {"Retry-After": "0"}
     error_in_stream: bool = False  # streaming: send an error object instead of finishing
     finish_reason: str | None = "stop"  # "length" when the model ran out of tokens; None: never sent
@@ -393,6 +394,7 @@ class LLMServer:
                         self.connection.close()
                         self.close_connection = True
                         return
+                    time.sleep(reply.chunk_delay_s)
                     self._event(chunk({"content": piece}))
                 if reply.error_in_stream:
                     self._event({"error": {"message": "scripted stream error", "type": "server_error"}})

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.index.embeddings import Embedder
-from assistant.library.ingestion import Progress
 from assistant.library.library import Library
-from assistant.models import IngestReport, LoadError, Paper
+from assistant.models import IngestReport, LoadError, Paper, Progress
 from assistant.settings import Settings
 
 PAPERS = Path(sys.executable).parent / "papers"

@@ -240,8 +240,7 @@ def test_ask_stream_is_tokens_then_one_final_answer(client: httpx.Client, engine
     with client.stream("POST", "/ask", json={"question": PIG_Q, "stream": True}) as resp:
         assert resp.status_code == 200
         assert resp.headers["content-type"].startswith("text/event-stream")
-        text = resp.read().decode()
-    events = sse_events(text)
+        events = sse_events(resp)
     kinds = [e for e, _ in events]
     assert kinds[-1] == "answer" and kinds.count("answer") == 1 and set(kinds[:-1]) == {"token"}, kinds
     answer = Answer.model_validate(events[-1][1])
@@ -261,8 +260,7 @@ def test_ask_stream_with_an_llm_sends_the_text_as_it_comes(
     eng = Engine(get_settings(), library=seed_library, embedder=embedder)
     with api_in_thread(eng) as url, httpx.stream("POST", f"{url}/ask", json={"question": PIG_Q, "stream": True},
                                                  timeout=60) as resp:
-        text = resp.read().decode()
-    events = sse_events(text)
+        events = sse_events(resp)
     tokens = [d["text"] for e, d in events if e == "token"]
     assert len(tokens) >= 2 and [e for e, _ in events][-1] == "answer"
     final = Answer.model_validate(events[-1][1])
@@ -281,7 +279,7 @@ def test_chat_keeps_the_conversation_by_id(client: httpx.Client) -> None:
     assert fresh["conversation_id"] != cid and fresh["answer"]["query"] == "What are its limitations?"
     with client.stream("POST", "/chat", json={"question": "And its data?", "conversation_id": cid,
                                               "stream": True}) as resp:
-        events = sse_events(resp.read().decode())
+        events = sse_events(resp)
     assert events[-1][0] == "answer" and events[-1][1]["conversation_id"] == cid
     one_line_error(client.post("/chat", json={"question": "x", "conversation_id": "gone"}), 404, "no such conversation")
 

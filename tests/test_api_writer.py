@@ -113,7 +113,7 @@ def _client_loop(url: str, stop: threading.Event, errors: list[str], ends: list[
                     ok = r.status_code == 200 and bool(r.json()["citations"])
                 else:
                     r = c.post("/ask", json={"question": PIG_Q, "stream": True})
-                    events = sse_events(r.text) if r.status_code == 200 else []
+                    events = sse_events(r) if r.status_code == 200 else []
                     ok = bool(events) and events[-1][0] == "answer" and bool(events[-1][1]["citations"])
             except Exception as exc:  # counted, not raised: the test reports every failure
                 errors.append(f"{kind}: {type(exc).__name__}: {exc}")

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
@@ -160,11 +161,16 @@ def test_error_lines_name_the_server_and_what_to_fix() -> None:
 
 
 def test_sse_events_read_split_frames() -> None:
-    lines = [
-        "event: token", 'data: {"text": "Hel"}', "",
-        "event: token", 'data: {"text": "lo"}', "",
-        "event: answer", 'data: {"question": "q",', 'data: "answer": "Hello", "mode": "extractive"}', "",
-    ]  # fmt: skip
-    got = list(sse_events(lines))
+    """The client's reader (httpx-sse) over a response whose frames arrive cut anywhere, a frame's data
+    over two lines, and a keep-alive comment between frames."""
+    body = (
+        b'event: token\ndata: {"text": "Hel"}\n\n: ping\n\n'
+        b'event: token\r\ndata: {"text": "lo"}\r\n\r\n'
+        b'event: answer\ndata: {"question": "q",\ndata: "answer": "Hello", "mode": "extractive"}\n\n'
+    )
+    pieces = [body[i : i + 7] for i in range(0, len(body), 7)]
+    response = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=iter(pieces))
+    got = list(sse_events(response))
     assert got[:2] == [("token", {"text": "Hel"}), ("token", {"text": "lo"})]
     assert got[2] == ("answer", {"question": "q", "answer": "Hello", "mode": "extractive"})
+    assert len(got) == 3

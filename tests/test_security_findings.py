@@ -30,12 +30,11 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.answers.citations import clean_output
 from assistant.engine import Engine
 from assistant.library.library import Library
 from assistant.models import IngestReport
 from assistant.settings import get_settings
-from assistant.text import md_escape
+from assistant.text import clean_output, md_escape
 from tests.api_server import api_in_thread
 from tests.llm_server import LLMServer
 from tests.support import PAPERS, assert_one_line_error, invoke, papers

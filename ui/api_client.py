@@ -2,12 +2,15 @@
 `papers serve` at PAPERS_API_URL (key: PAPERS_API_KEY) instead of a library opened here.
 
 The API answers with the core's own models (`Paper`, `Answer`, `Comparison`, `Summary`,
-`IngestReport`), rebuilt here, so the pages and the CLI work unchanged. Nothing is cached between
-calls, so two apps on one server see each other's writes at their next rerun. Every failure the
-server or the network can cause is one `ApiError` line naming the server and the setting to fix.
-Writes: records loaded here (files, arXiv, Zotero) go as JSON records to `POST /ingest`, a job on
-the server's one writer, followed at `GET /jobs/{id}` for progress. What only the library's own
-machine can do (reindex, export/import, hand edits, the citation graph, the map) says so in one line.
+`IngestReport`, `LibraryStats`, `CitationGraph`, `LibraryMap`...), rebuilt here: `RemoteEngine`
+implements `assistant.engine.PaperAssistant` with `Engine`'s very signatures, so the pages and the CLI
+work unchanged (tests/test_front_door.py runs the same calls through both). Nothing is cached between
+calls (the stats for a second), so two apps on one server see each other's writes at their next
+rerun. Every failure the server or the network can cause is one `ApiError` line naming the server
+and the setting to fix. Writes: records loaded here (files, arXiv, Zotero) go as JSON records to
+`POST /ingest`, a job on the server's one writer, followed at `GET /jobs/{id}` for progress. What only
+the library's own machine can do (reindex, export/import, eval, hand edits, serving) is one
+`ClientModeError` line. Answers stream as Server-Sent Events, read by httpx-sse.
 """
 
 from __future__ import annotations
@@ -15,35 +18,50 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
 
 import httpx
+from httpx_sse import EventSource, SSEError
 
-from assistant.errors import ApiError
-from assistant.models import Answer, Comparison, IngestReport, LoadError, Paper, Summary
+from assistant.engine import conversation
+from assistant.errors import ApiError, ClientModeError
+from assistant.models import (
+    Answer,
+    CitationGraph,
+    Comparison,
+    Filters,
+    IngestReport,
+    LibraryMap,
+    LibraryStats,
+    LLMStatus,
+    LoadError,
+    Paper,
+    Progress,
+    RelatedPaper,
+    SearchResult,
+    Summary,
+    Turn,
+)
 from ui.api.schemas import SearchResponse
 
 if TYPE_CHECKING:
-    from assistant.answers.chat import Conversation
-    from assistant.llm.client import LLMStatus
-    from assistant.models import Turn
-    from assistant.retrieval.retrieve import Filters
+    from assistant.engine import (
+        ChatSession,
+        ClaimsReport,
+        EvalReport,
+        ExportReport,
+        ImportReport,
+        LayoutReport,
+        PaperAssistant,
+        ServerClaim,
+    )
     from assistant.settings import Settings
 
-Progress = Callable[[int, int, str], None]
 POLL_S = 0.25  # how often an ingest job is polled (its progress bar moves at this pace)
 STATS_TTL_S = 1.0  # one rerun asks for the count, the chunks and the model: one GET /stats
-OFFLINE = "offline (extractive)"
-
-
-class RemoteSearch(SearchResponse):
-    """POST /search's answer, with `SearchResult`'s `papers` view."""
-
-    @property
-    def papers(self) -> list[Paper]:
-        return [h.paper for h in self.hits]
 
 
 # -- turning HTTP into one line -----------------------------------------------------------------------
@@ -91,25 +109,14 @@ def merged_report(
     return report
 
 
-def sse_events(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
-    """(event, data) of a Server-Sent Events stream whose `data:` lines are each one JSON value."""
-    event = "message"
-    data: list[str] = []
-    for line in lines:
-        if not line:
-            if data:
-                yield event, json.loads("\n".join(data))  # a frame's data lines join with newlines (SSE)
-            event, data = "message", []
-        elif line.startswith("event:"):
-            event = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].strip())
-    if data:
-        yield event, json.loads("\n".join(data))
+def sse_events(response: httpx.Response) -> Iterator[tuple[str, Any]]:
+    """(event, JSON data) of each Server-Sent Event of a streamed response, as it arrives (httpx-sse)."""
+    for sse in EventSource(response).iter_sse():
+        yield sse.event, sse.json()
 
 
 class RemoteEngine:
-    """`Engine`'s face-facing methods over HTTP. `settings` are this machine's (k, timeouts, the URL)."""
+    """`PaperAssistant` over HTTP. `settings` are this machine's (k, timeouts, the URL)."""
 
     def __init__(self, settings: Settings, http: httpx.Client | None = None) -> None:
         self.settings = settings
@@ -124,7 +131,7 @@ class RemoteEngine:
         self._children: dict[int, RemoteEngine] = {}
         self._lock = threading.Lock()
 
-    def with_top_k(self, k: int) -> RemoteEngine:
+    def with_top_k(self, k: int) -> PaperAssistant:
         if k == self.settings.top_k:
             return self
         with self._lock:
@@ -150,20 +157,46 @@ class RemoteEngine:
             raise ApiError(f"the API at {self.base} answered {path} with something other than JSON") from None
 
     def _local_only(self, what: str) -> NoReturn:
-        raise ApiError(
+        raise ClientModeError(
             f"{what} is not available in client mode (PAPERS_API_URL={self.base}): run it on the server's machine"
         )
 
+    def _server_stats(self) -> dict[str, Any]:
+        """GET /stats, kept for STATS_TTL_S: one page rerun asks for the count, the chunks and the model."""
+        now = time.monotonic()
+        if self._stats is None or now - self._stats[0] > STATS_TTL_S:
+            self._stats = (now, dict(self._json("GET", "/stats")))
+        return self._stats[1]
+
     # -- the library ------------------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        return f"{self.stats().location} via {self.base}"
+
+    @property
+    def embed_model(self) -> str:
+        return self.stats().embed_model
+
+    @property
+    def generation(self) -> str:
+        """Changes with every write the server finishes (its job counts) or the library's size."""
+        s = self.stats()
+        jobs = s.jobs
+        return f"{s.papers}:{s.chunks}:{jobs.done if jobs else None}:{jobs.failed if jobs else None}"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self.stats().llm_enabled
+
     def refresh(self) -> None:
         """Every call asks the server: only the short-lived stats are dropped."""
         self._stats = None
 
-    def stats(self) -> dict[str, Any]:
-        now = time.monotonic()
-        if self._stats is None or now - self._stats[0] > STATS_TTL_S:
-            self._stats = (now, dict(self._json("GET", "/stats")))
-        return dict(self._stats[1])
+    def warm(self) -> None:
+        """The server loads its own model (`papers serve` warms it at start-up): nothing to do here."""
+
+    def stats(self) -> LibraryStats:
+        return LibraryStats.model_validate(self._server_stats())
 
     def papers(self, ids: Iterable[str] | None = None) -> list[Paper]:
         params = None if ids is None else [("id", i) for i in ids]
@@ -172,40 +205,18 @@ class RemoteEngine:
         return [Paper.model_validate(p) for p in self._json("GET", "/papers", params=params)]
 
     def count(self) -> int:
-        return int(self.stats().get("papers", 0))
+        return self.stats().papers
 
     def chunk_count(self) -> int:
-        return int(self.stats().get("chunks", 0))
+        return self.stats().chunks
 
     def chunk_counts(self) -> dict[str, int]:
-        """Per paper the API does not say; the Library page shows no counts then."""
-        return {}
-
-    @property
-    def location(self) -> str:
-        return f"{self.stats().get('location', '?')} via {self.base}"
-
-    @property
-    def embed_model(self) -> str:
-        return str(self.stats().get("embed_model", ""))
-
-    @property
-    def generation(self) -> str:
-        """Changes with every write the server finishes (its job counts) or the library's size."""
-        s = self.stats()
-        jobs = s.get("jobs") or {}
-        return f"{s.get('papers')}:{s.get('chunks')}:{jobs.get('done')}:{jobs.get('failed')}"
-
-    @property
-    def llm_enabled(self) -> bool:
-        return str(self.stats().get("llm", OFFLINE)) != OFFLINE
+        """Chunks per paper id, as the server's library holds them."""
+        return {str(k): int(v) for k, v in self._json("GET", "/chunk-counts").items()}
 
     def llm_status(self, probe: bool = True) -> LLMStatus:
-        """The server's LLM as it reports it (the server probes it, not this machine)."""
-        from assistant.llm.client import LLMStatus
-
-        model = str(self.stats().get("llm", OFFLINE))
-        return LLMStatus("offline") if model == OFFLINE else LLMStatus("configured", model, f"the API at {self.base}")
+        """The server's LLM as the server sees it (the server probes it, not this machine)."""
+        return LLMStatus(**self._json("GET", "/llm", params={"probe": probe}))
 
     def ingest(self, items: Iterable[Paper | LoadError], progress: Progress | None = None) -> IngestReport:
         """Records loaded here, written by the server's one writer; its progress passed on."""
@@ -251,12 +262,17 @@ class RemoteEngine:
         self._stats = None
         return removed
 
-    # -- questions and reports ----------------------------------------------------------------------
-    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> RemoteSearch:
-        body = {"query": query, "k": k or self.settings.top_k, "filters": filters_body(filters)}
-        return RemoteSearch.model_validate(self._json("POST", "/search", json=body))
+    def edit_paper(self, paper_id: str, **fields: Any) -> Paper:
+        self._local_only("editing a paper")
 
-    def abstains(self, result: RemoteSearch) -> bool:
+    # -- questions and reports ----------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> SearchResult:
+        body = {"query": query, "k": k or self.settings.top_k, "filters": filters_body(filters)}
+        got = SearchResponse.model_validate(self._json("POST", "/search", json=body))
+        return SearchResult(query=got.query, hits=got.hits, best_dense=got.best_dense, abstains=got.abstains)
+
+    def abstains(self, result: SearchResult) -> bool:
+        """As the server judged it when it searched (`SearchResult.abstains`)."""
         return result.abstains
 
     def _ask_body(self, question: str, history: Sequence[Turn] | None, filters: Filters | None) -> dict[str, Any]:
@@ -280,7 +296,7 @@ class RemoteEngine:
                 if response.status_code >= 400:
                     response.read()
                     raise ApiError(error_line(self.base, response.status_code, response.text), response.status_code)
-                for event, data in sse_events(response.iter_lines()):
+                for event, data in sse_events(response):
                     if event == "token":
                         yield str(data.get("text", ""))
                     elif event == "answer":
@@ -290,13 +306,13 @@ class RemoteEngine:
                         raise ApiError(f"the API at {self.base}: {data.get('error')}")
         except httpx.TransportError as exc:
             raise ApiError(transport_line(self.base, exc, self.settings.api_timeout_s)) from None
+        except (SSEError, ValueError) as exc:
+            raise ApiError(f"the API at {self.base} sent a broken answer stream ({type(exc).__name__})") from None
         raise ApiError(f"the API at {self.base} ended the answer stream before the answer")
 
-    def conversation(self) -> Conversation:
+    def conversation(self) -> ChatSession:
         """History kept here and sent with each question, as the local engine's conversation does."""
-        from assistant.answers.chat import Conversation
-
-        return Conversation(self)
+        return conversation(self)
 
     def select_papers(self, paper_ids: Sequence[str] = (), query: str = "", max_papers: int = 5) -> list[Paper]:
         if paper_ids:
@@ -320,35 +336,37 @@ class RemoteEngine:
     def summarize(self, topic: str = "", max_papers: int | None = None) -> Summary:
         return Summary.model_validate(self._json("POST", "/summarize", json={"topic": topic, "max_papers": max_papers}))
 
+    # -- the field around the library ----------------------------------------------------------------
+    def citation_graph(self) -> CitationGraph:
+        return CitationGraph.model_validate(self._json("GET", "/graph"))
+
+    def related(self, paper_id: str, k: int = 5) -> list[RelatedPaper]:
+        got = self._json("GET", "/related", params={"id": paper_id, "k": k})
+        return [RelatedPaper.model_validate(r) for r in got]
+
+    def paper_map(self) -> LibraryMap:
+        return LibraryMap.model_validate(self._json("GET", "/map"))
+
     # -- what needs the library's own machine -------------------------------------------------------
-    def edit_paper(self, paper_id: str, **fields: Any) -> NoReturn:
-        self._local_only("editing a paper")
-
-    def citation_graph(self) -> NoReturn:
-        self._local_only("the citation graph")
-
-    def related(self, paper_id: str, k: int = 5) -> NoReturn:
-        self._local_only("related papers")
-
-    def paper_map(self, *args: Any, **kwargs: Any) -> NoReturn:
-        self._local_only("the library map")
-
-    def evaluate(self, *args: Any, **kwargs: Any) -> NoReturn:
+    def evaluate_file(self, path: Path, k: int = 10, baselines: str = "") -> EvalReport:
         self._local_only("papers eval")
 
-    def reindex(self) -> NoReturn:
+    def verify_claims_file(self, path: Path) -> ClaimsReport:
+        self._local_only("papers eval --claims")
+
+    def reindex(self) -> int:
         self._local_only("papers reindex")
 
-    def add_pdf_layout(self, *args: Any) -> NoReturn:
+    def add_pdf_layout(self, layouts: Mapping[str, Sequence[str]]) -> LayoutReport:
         self._local_only("papers reindex --pdf-layout")
 
-    def export(self, *args: Any) -> NoReturn:
+    def export(self, path: Path) -> ExportReport:
         self._local_only("papers export")
 
-    def import_file(self, *args: Any) -> NoReturn:
+    def import_file(self, path: Path) -> ImportReport:
         self._local_only("papers import")
 
-    def claim_server(self, address: str) -> NoReturn:
+    def claim_server(self, address: str) -> ServerClaim:
         self._local_only("papers serve")
 
 

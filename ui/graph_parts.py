@@ -18,9 +18,8 @@ from assistant.text import md_escape
 from ui import render
 
 if TYPE_CHECKING:
-    from assistant.engine import Engine
-    from assistant.field.graph import CitationGraph
-    from assistant.models import Paper
+    from assistant.engine import PaperAssistant
+    from assistant.models import CitationGraph, Paper
 
 MAX_MISSING_NODES = 8  # the most-cited missing works drawn (dashed) beside the library's papers
 LABEL_WIDTH = 28  # characters per line of a node label
@@ -72,7 +71,7 @@ def dot_source(graph: CitationGraph, max_missing: int = MAX_MISSING_NODES) -> st
     return "\n".join(lines)
 
 
-def related_panel(engine: Engine, papers: list[Paper], selected: list[str]) -> None:
+def related_panel(engine: PaperAssistant, papers: list[Paper], selected: list[str]) -> None:
     """Pick a paper (a ticked table row picks it) and list its related papers with the reasons."""
     st.subheader("Related papers")
     if len(papers) < 2:

@@ -20,11 +20,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from assistant.answers import citations
 from assistant.errors import PapersError, PdfViewError
-from assistant.library.pages import fold
 from assistant.models import Citation, Paper
-from assistant.text import md_escape, split_sentences
+from assistant.text import cited_pieces as marker_pieces
+from assistant.text import fold, md_escape, split_sentences
 from ingest.pdf_layout import pdf_path
 from ingest.pdf_pages import PageView, find_page, page_view
 from ui import render, state
@@ -36,7 +35,7 @@ def cited_pieces(answer: str, n: int) -> list[str]:
     """The pieces of an answer that cite source `n` (the text before each of its [n] markers, read by
     the one marker parser: "[1-3]" cites 2 too)."""
     out: list[str] = []
-    for piece, nums in citations.cited_pieces(answer):
+    for piece, nums in marker_pieces(answer):
         if n in nums:
             # Only the piece's own line and sentence: a bullet or an earlier sentence is not this claim.
             line = piece.rsplit("\n", 1)[-1].lstrip(" -*\u2022")

@@ -1,5 +1,5 @@
 """Safe rendering helpers: paper text is shown as plain text, labels are Markdown-escaped, model
-output goes through citations.clean_output before Markdown, links are http(s) only. Code and maths in
+output goes through assistant.text's clean_output before Markdown, links are http(s) only. Code and maths in
 model output are left as written (no escaping inside `$k<n$` or a code block), and so are indentation
 and nested lists: Markdown renders them literally, never as HTML.
 
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 import streamlit as st
 
 from assistant.models import Citation, Paper, SentenceCheck
-from assistant.text import md_escape, safe_url
+from assistant.text import clean_output, md_escape, safe_url
 
 _SPACE = re.compile(r"\s+")
 
@@ -45,8 +45,6 @@ def byline(authors: Iterable[str], year: int | None, limit: int = 4) -> str:
 
 def clean_markdown(text: str, allowed_urls: Iterable[str] = ()) -> str:
     """Model output made safe for st.markdown: no images, raw HTML or links outside allowed_urls."""
-    from assistant.answers.citations import clean_output
-
     return clean_output(text, {u for u in allowed_urls if safe_url(u)})
 
 

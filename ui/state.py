@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import cast
 
 import streamlit as st
 
-from assistant.engine import Engine
+from assistant.engine import Engine, PaperAssistant
 from assistant.errors import PapersError
-from assistant.llm.client import LLMStatus
-from assistant.retrieval.retrieve import Filters
+from assistant.models import Filters, LLMStatus
 from assistant.settings import Settings, get_settings
 
 # Session-state keys of the sidebar's retrieval widgets (read by every page).
@@ -37,18 +35,18 @@ def _key(s: Settings) -> str:
 
 
 @st.cache_resource(show_spinner="Opening the library…", max_entries=8)
-def _engine(key: str) -> Engine:
+def _engine(key: str) -> PaperAssistant:
     # `key` is get_settings() serialised: it only selects the cache entry. The engine opens the
     # library and loads the model on first use, not here.
     s = get_settings()
     if s.api_url.strip():  # client mode: the same methods over a `papers serve` (ui/api_client.py)
         from ui.api_client import remote_engine
 
-        return cast(Engine, remote_engine(s))
+        return remote_engine(s)
     return Engine(s)
 
 
-def engine() -> Engine:
+def engine() -> PaperAssistant:
     """The front door for the sidebar's k: one shared library and model per settings, any k."""
     return _engine(_key(settings())).with_top_k(top_k())
 

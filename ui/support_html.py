@@ -5,10 +5,10 @@ badge, and hovering a chip (after a sentence or in the legend) highlights every 
 supports. A chip's tooltip is the quote that bears the sentence out.
 
 The hover is plain CSS (`:has()`), so it needs no script: Streamlit's `st.html` drops scripts
-anyway. Safety: the answer is cleaned first (assistant/answers/citations.py `clean_output`, as every answer
-shown is); each sentence's inline Markdown is rendered by markdown-it with raw HTML off (any tag
-stays text) and images off; code, table cells and titles are `html.escape`d; links keep only http(s) targets
-that cleaning allowed (the cited papers' own URLs).
+anyway. Safety: the answer is cleaned first (assistant/text.py `clean_output`, as every answer
+shown is, inside `Answer.support`); each sentence's inline Markdown is rendered by markdown-it with
+raw HTML off (any tag stays text) and images off; code, table cells and titles are `html.escape`d;
+links keep only http(s) targets that cleaning allowed (the cited papers' own URLs).
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from assistant.answers.support import SentenceSupport, SupportBlock, answer_support, support_counts
-from assistant.models import Answer, Citation, SentenceCheck
-from assistant.text import safe_url
+from assistant.models import Answer, Citation, SentenceSupport, SupportBlock, support_counts
 
 CSS = """
 .pa-answer { line-height: 1.65; font-size: 1rem; }
@@ -149,14 +147,12 @@ def highlight_css(numbers: Sequence[int]) -> str:
     return CSS + "\n".join(rules)
 
 
-def answer_html(text: str, citations: Sequence[Citation], checks: Sequence[SentenceCheck] = ()) -> str:
-    """An answer text and the core's verdicts → one self-contained HTML block (styles included). The
-    text is cleaned here (`clean_output`: no images, tags or links but the cited papers' own), whatever
-    the caller did."""
-    from assistant.answers.citations import clean_output
-
-    allowed = [u for u in (safe_url(c.url) for c in citations) if u]
-    blocks = answer_support(clean_output(text, allowed), checks)
+def answer_html(answer: Answer) -> str:
+    """An answer and the core's verdicts → one self-contained HTML block (styles included). Its blocks
+    come from `Answer.support()`, which cleans the text first (no images, tags or links but the cited
+    papers' own), whatever the caller did."""
+    citations = answer.citations
+    blocks = answer.support()
     cited = sorted({n for b in blocks for s in b.sentences for n in s.sources})
     counts = support_counts(blocks)
     unsupported = counts["unsupported"]
@@ -177,4 +173,4 @@ def render_answer_body(answer: Answer, key: str) -> None:
     import streamlit as st
 
     with st.container(key=key):
-        st.html(answer_html(answer.answer, answer.citations, answer.sentences))
+        st.html(answer_html(answer))

@@ -23,10 +23,7 @@ from dataclasses import dataclass
 
 from assistant.llm.reply import PLACEHOLDER, protect_spans
 from assistant.models import Citation, Paper, PaperHit, Reference
-from assistant.text import INVISIBLE, split_sentences
-
-# [1], [1, 2], [1,2,3], [1-3] / [1–3]; a marker is never a markdown link's text ("[1](url)").
-_MARKER = re.compile(r"\[(\s*\d+(?:\s*(?:,|-|–)\s*\d+)*\s*)\](?!\()")
+from assistant.text import CITATION_MARKER, clean_output, marker_numbers, split_sentences
 
 
 @dataclass(frozen=True)
@@ -103,37 +100,13 @@ def format_sources(sources: Iterable[Source]) -> str:
     return "\n\n".join(blocks)
 
 
-def _expand(spec: str) -> list[int]:
-    nums: list[int] = []
-    for part in re.split(r"\s*,\s*", spec.strip()):
-        rng = re.split(r"\s*[-–]\s*", part)
-        if len(rng) == 2 and rng[0].isdigit() and rng[1].isdigit():
-            lo, hi = int(rng[0]), int(rng[1])
-            if lo <= hi and hi - lo < 50:
-                nums.extend(range(lo, hi + 1))
-                continue
-        if part.isdigit():
-            nums.append(int(part))
-    return nums
-
-
-def cited_pieces(text: str) -> list[tuple[str, list[int]]]:
-    """The text before each citation marker (since the one before it) and the marker's source numbers:
-    "[1-3]" is 1, 2 and 3. Code and maths are no citations (`protect_spans`), and come back as written."""
-    p = protect_spans(text)
-    out: list[tuple[str, list[int]]] = []
-    last = 0
-    for m in _MARKER.finditer(p.text):
-        out.append((p.restore(p.text[last : m.start()]), _expand(m.group(1))))
-        last = m.end()
-    return out
 
 
 def cited_numbers(text: str) -> list[int]:
     """Source numbers cited in `text`, in order of first appearance."""
     seen: dict[int, None] = {}
-    for m in _MARKER.finditer(protect_spans(text).text):
-        for n in _expand(m.group(1)):
+    for m in CITATION_MARKER.finditer(protect_spans(text).text):
+        for n in marker_numbers(m.group(1)):
             seen.setdefault(n, None)
     return list(seen)
 
@@ -146,119 +119,33 @@ def validate_markers(text: str, valid: Iterable[int]) -> str:
     ok = set(valid)
 
     def fix(m: re.Match[str]) -> str:
-        nums = [n for n in dict.fromkeys(_expand(m.group(1))) if n in ok]
+        nums = [n for n in dict.fromkeys(marker_numbers(m.group(1))) if n in ok]
         return "".join(f"[{n}]" for n in nums)
 
     return _rewrite_markers(text, fix)
 
 
-_SPACED_MARKER = re.compile(r"([ \t]*)(" + _MARKER.pattern + ")")
+_SPACEDCITATION_MARKER = re.compile(r"([ \t]*)(" + CITATION_MARKER.pattern + ")")
 
 
 def _rewrite_markers(text: str, fix: Callable[[re.Match[str]], str]) -> str:
     p = protect_spans(text)
 
     def rewrite(m: re.Match[str]) -> str:
-        marker = _MARKER.fullmatch(m.group(2))
+        marker = CITATION_MARKER.fullmatch(m.group(2))
         assert marker is not None
         new = fix(marker)
         # A removed marker takes the space before it along ("word [9]." -> "word."), and only
         # then: the space in "Pourquoi ?" is French typography, not a leftover.
         return m.group(1) + new if new else ""
 
-    out = _SPACED_MARKER.sub(rewrite, p.text)
+    out = _SPACEDCITATION_MARKER.sub(rewrite, p.text)
     out = re.sub(r"[ \t]+$", "", out, flags=re.MULTILINE)
     return p.restore(re.sub(r"(?<=\S)[ \t]{2,}", " ", out))
 
 
 def strip_markers(text: str) -> str:
     return validate_markers(text, ())
-
-
-# --- output cleaning -----------------------------------------------------------------------------
-_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
-_MD_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^)]*[\"'])?\s*\)")
-_REF_DEF = re.compile(r"^[ \t]*\[[^\]]+\]:[ \t]*<?(\S+?)>?(?:[ \t]+.*)?$", re.MULTILINE)
-_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto|javascript|data):[^>\s]*)>", re.IGNORECASE)
-_DANGEROUS_BLOCK = re.compile(
-    r"<\s*(script|style|iframe|object|embed|svg|math|template|noscript|textarea|xmp)\b[^>]*>.*?<\s*/\s*\1\s*>",
-    re.IGNORECASE | re.DOTALL,
-)
-_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)
-_HTML_NAMES = (
-    "a|abbr|address|applet|area|article|aside|audio|b|base|basefont|bdi|bdo|big|blink|blockquote|body|br|"
-    "button|canvas|caption|center|cite|code|col|colgroup|data|datalist|dd|del|details|dfn|dialog|div|dl|dt|"
-    "em|embed|fieldset|figcaption|figure|font|footer|form|frame|frameset|h[1-6]|head|header|hgroup|hr|html|"
-    "i|iframe|image|img|input|ins|kbd|label|legend|li|link|main|map|mark|marquee|math|menu|meta|meter|nav|"
-    "noscript|object|ol|optgroup|option|output|p|param|picture|plaintext|pre|progress|q|rp|rt|ruby|s|samp|"
-    "script|section|select|slot|small|source|span|strike|strong|style|sub|summary|sup|svg|table|tbody|td|"
-    "template|textarea|tfoot|th|thead|time|title|tr|track|tt|u|ul|var|video|wbr|xmp"
-)
-# Known HTML elements and custom elements (with a dash); any other "<word" is escaped, not removed,
-# so prose such as "x<y and y>z" survives.
-_TAG = re.compile(rf"</?\s*(?:(?:{_HTML_NAMES})\b|[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9-]*)(?:[^<>]*)?/?>", re.IGNORECASE)
-_BARE_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\ue000-\uf8ff]+", re.IGNORECASE)
-_CONTROL = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{INVISIBLE}]")  # + bidi, zero-width
-_SCHEME_URL = re.compile(r"\b(?:javascript|data|vbscript):[^\s\ue000-\uf8ff]*", re.IGNORECASE)
-
-
-def _norm_url(url: str) -> str:
-    u = url.strip().strip("<>").rstrip("/.,;:").lower()
-    u = re.sub(r"^https?://", "", u)
-    return re.sub(r"^www\.", "", u)
-
-
-def clean_output(text: str, allowed_urls: Iterable[str] = ()) -> str:
-    """Make generated text safe to show as markdown.
-
-    Images (markdown and <img>) are removed; raw HTML tags are removed (script/style blocks with
-    their content); a link keeps its text and loses its URL unless the URL is one of
-    `allowed_urls` (the cited papers' own); bare URLs that are not allowed are removed.
-    """
-    allowed = {_norm_url(u) for u in allowed_urls if u and u.strip()}
-
-    def ok(url: str) -> bool:
-        return bool(url) and _norm_url(url) in allowed and url.lower().startswith(("http://", "https://"))
-
-    out = _CONTROL.sub("", text)  # ESC sequences would drive the terminal that prints this
-    protected = protect_spans(out)  # code and maths as written: shown literally, never as HTML
-    out = _COMMENT.sub("", protected.text)
-    prev = None
-    while prev != out:  # nested or split tags ("<scr<script>ipt>") reappear after one pass
-        prev = out
-        inner = None
-        while inner != out:
-            inner = out
-            out = _DANGEROUS_BLOCK.sub("", out)
-        out = _MD_IMAGE.sub("", out)
-        out = _AUTOLINK.sub(lambda m: m.group(1) if ok(m.group(1)) else "", out)
-        out = _TAG.sub("", out)
-    # A "<" that could still open a tag is escaped so no renderer makes one of it.
-    out = re.sub(r"<(?=[A-Za-z/!?])", "&lt;", out)
-
-    def link(m: re.Match[str]) -> str:
-        label, url = m.group(1), m.group(2)
-        if ok(url):
-            return f"[{label}]({url})"
-        # "[2](http://…)" is a citation marker dressed as a link: keep the marker.
-        return f"[{label}]" if _MARKER.fullmatch(f"[{label}]") else label
-
-    out = _MD_LINK.sub(link, out)
-    out = _REF_DEF.sub(lambda m: m.group(0) if ok(m.group(1)) else "", out)
-    kept_links: list[str] = []
-
-    def protect(m: re.Match[str]) -> str:
-        kept_links.append(m.group(0))
-        return f"\x00{len(kept_links) - 1}\x00"
-
-    out = re.sub(r"\[[^\]]*\]\([^)]*\)", protect, out)  # allowed links survive the bare-URL pass
-    out = _BARE_URL.sub(lambda m: m.group(0) if ok(m.group(0)) else "", out)
-    out = _SCHEME_URL.sub("", out)
-    out = re.sub(r"\x00(\d+)\x00", lambda m: kept_links[int(m.group(1))], out)
-    out = re.sub(r"[ \t]+\n", "\n", out)
-    out = re.sub(r"\n{3,}", "\n\n", out)
-    out = re.sub(r"(?<=\S)[ \t]{2,}", " ", out)
-    return protected.restore(out.strip())
 
 
 def finalize(text: str, sources: Sequence[Source]) -> tuple[str, list[Source]]:
@@ -278,7 +165,7 @@ def renumber_markers(text: str, mapping: dict[int, int]) -> str:
     """
 
     def fix(m: re.Match[str]) -> str:
-        nums = [mapping[n] for n in dict.fromkeys(_expand(m.group(1))) if n in mapping]
+        nums = [mapping[n] for n in dict.fromkeys(marker_numbers(m.group(1))) if n in mapping]
         return "".join(f"[{n}]" for n in dict.fromkeys(nums))
 
     return _rewrite_markers(text, fix)
@@ -381,7 +268,7 @@ def keep_cited_blocks(text: str, valid: Iterable[int], decide: Decide | None = N
     blocks = _blocks(p.text.split("\n"))
 
     def cited(s: str) -> bool:
-        return any(n in ok for m in _MARKER.finditer(s) for n in _expand(m.group(1)))
+        return any(n in ok for m in CITATION_MARKER.finditer(s) for n in marker_numbers(m.group(1)))
 
     dropped = 0
     rendered: list[list[str]] = []
@@ -408,7 +295,7 @@ def keep_cited_blocks(text: str, valid: Iterable[int], decide: Decide | None = N
         kept: list[str] = []
         sentences = cited_sentences(whole[len(head) :])
         for s in reversed(sentences):
-            bare = _MARKER.sub("", PLACEHOLDER.sub("", s)).strip().rstrip("*_ ")
+            bare = CITATION_MARKER.sub("", PLACEHOLDER.sub("", s)).strip().rstrip("*_ ")
             if bare.endswith(":"):
                 keep = following  # a lead-in
                 if keep and decide is not None and cited(s):  # one that cites is a claim too

@@ -16,39 +16,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Literal
 
 from assistant.answers.citations import cited_numbers, cited_sentences, strip_markers
 from assistant.answers.verify.policy import MARK
-from assistant.models import SentenceCheck
+from assistant.models import BlockKind, SentenceCheck, SentenceSupport, SupportBlock, SupportStatus
 from assistant.text import normalize_space
-
-Status = Literal["supported", "partly", "unsupported", "neutral"]
-BlockKind = Literal["para", "item", "heading", "code", "table"]
 
 _ITEM = re.compile(r"^([ \t]*)(?:[-*+]|(\d{1,3})[.)])[ \t]+")
 _HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _LETTER = re.compile(r"[^\W\d_]")
-
-
-@dataclass(frozen=True)
-class SentenceSupport:
-    text: str  # the sentence as written, its [n] markers taken out
-    sources: tuple[int, ...]  # the sources that support it, in citation order
-    status: Status
-    claimed: tuple[int, ...] = ()  # sources it cites that are not shown as bearing it out
-    check: SentenceCheck | None = None  # the core's verdict, with its quote, score and judge
-
-
-@dataclass
-class SupportBlock:
-    kind: BlockKind
-    sentences: list[SentenceSupport] = field(default_factory=list)
-    raw: str = ""  # code and tables: the block as written
-    depth: int = 0  # list items: nesting (indent / 2)
-    ordered: bool = False  # list items: numbered
 
 
 _MARK = re.compile(r"\s*" + re.escape(MARK))
@@ -70,7 +47,7 @@ def judge(sentence: str, verdicts: Verdicts) -> SentenceSupport:
     check = verdicts.get(_key(sentence))
     if check is not None and check.shown and check.verdict in ("supported", "partly_supported"):
         source = (check.source,) if check.source is not None else tuple(check.cites)
-        status: Status = "supported" if check.verdict == "supported" else "partly"
+        status: SupportStatus = "supported" if check.verdict == "supported" else "partly"
         return SentenceSupport(bare, source, status, tuple(n for n in cited if n not in source), check)
     if not cited and (bare.rstrip("*_ ").endswith(":") or not _LETTER.search(bare)):
         return SentenceSupport(bare, (), "neutral")
@@ -136,12 +113,3 @@ def answer_support(text: str, checks: Iterable[SentenceCheck]) -> list[SupportBl
         i += 1
     flush()
     return [b for b in blocks if b.sentences or b.raw]
-
-
-def support_counts(blocks: Iterable[SupportBlock]) -> dict[Status, int]:
-    """How many sentences are supported, partly, unsupported, neutral (for a caption or a test)."""
-    out: dict[Status, int] = {"supported": 0, "partly": 0, "unsupported": 0, "neutral": 0}
-    for b in blocks:
-        for s in b.sentences:
-            out[s.status] += 1
-    return out

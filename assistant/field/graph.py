@@ -17,85 +17,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from assistant.field.cache import cached, content_key
-from assistant.models import BibReference, Paper, norm_arxiv_id, norm_doi, normalize_title
+from assistant.models import (
+    MIN_MISSING,
+    BibReference,
+    CitationGraph,
+    GraphPaper,
+    Link,
+    MissingWork,
+    Paper,
+    Via,
+    norm_arxiv_id,
+    norm_doi,
+    normalize_title,
+)
 
-MIN_MISSING = 2  # a work enters "cited but missing" once this many papers of the library cite it
 YEAR_SLACK = 1  # a preprint is often cited a year before (or after) the version in the library
 TITLE_MIN_WORDS = 3  # shorter titles ("Technical report", "Appendix") never match by title
 TITLE_ONLY_WORDS = 6  # a title this long matches without a year on one side
-
-Via = Literal["doi", "arxiv", "title"]
-
-
-class Link(BaseModel):
-    """One paper of the library citing another."""
-
-    source: str = Field(description="The citing paper's id.")
-    target: str = Field(description="The cited paper's id.")
-    via: Via = Field(description="What matched: the DOI, the arXiv id, or the title and year.")
-
-
-class GraphPaper(BaseModel):
-    id: str
-    title: str
-    year: int | None = None
-    references: int = Field(0, description="Entries in the paper's own reference list.")
-    cites: int = Field(0, description="Papers of the library it cites.")
-    cited_by: int = Field(0, description="Papers of the library citing it.")
-
-
-class MissingWork(BaseModel):
-    """A work cited by papers of the library that is not in it."""
-
-    key: str = Field(description="Stable id of the work within this graph (its DOI, arXiv id or title).")
-    title: str
-    year: int | None = None
-    authors: list[str] = Field(default_factory=list)
-    doi: str = ""
-    arxiv_id: str = ""
-    cited_by: list[str] = Field(default_factory=list, description="Ids of the library papers citing it.")
-
-    @property
-    def count(self) -> int:
-        return len(self.cited_by)
-
-
-class CitationGraph(BaseModel):
-    papers: list[GraphPaper] = Field(default_factory=list)
-    links: list[Link] = Field(default_factory=list)
-    missing: list[MissingWork] = Field(
-        default_factory=list, description=f"Works cited by at least {MIN_MISSING} papers, most cited first."
-    )
-    works: dict[str, list[str]] = Field(
-        default_factory=dict,
-        description="Per paper id, the works its references resolve to: library paper ids or missing-work keys.",
-    )
-
-    def paper(self, paper_id: str) -> GraphPaper | None:
-        return next((p for p in self.papers if p.id == paper_id), None)
-
-    def cites(self, paper_id: str) -> list[str]:
-        return [link.target for link in self.links if link.source == paper_id]
-
-    def cited_by(self, paper_id: str) -> list[str]:
-        return [link.source for link in self.links if link.target == paper_id]
-
-    def public(self, missing_only: bool = False) -> dict[str, Any]:
-        """What `papers graph --json` prints (the missing works with their citing count)."""
-        missing = [{**w.model_dump(), "count": w.count} for w in self.missing]
-        if missing_only:
-            return {"missing": missing}
-        return {
-            "papers": [p.model_dump() for p in self.papers],
-            "links": [link.model_dump() for link in self.links],
-            "missing": missing,
-        }
-
 
 # -- keys -------------------------------------------------------------------------------------------
 def title_key(title: str) -> str:

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
-from assistant.models import Paper
+from assistant.models import MAP_VERSION, LibraryMap, MapPoint, Paper
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,32 +35,7 @@ if TYPE_CHECKING:
 THEME_SAMPLE = 500  # papers the themes are clustered and named on; the rest join the nearest centre
 SEED = 0
 CACHE_FILE = "map.json"
-CACHE_VERSION = 2
-
-
-class MapPoint(BaseModel):
-    id: str
-    title: str
-    year: int | None = None
-    x: float
-    y: float
-    theme: int = Field(description="Index into LibraryMap.themes.")
-
-
-class LibraryMap(BaseModel):
-    points: list[MapPoint] = Field(default_factory=list)
-    themes: list[str] = Field(default_factory=list, description="Theme names, largest theme first.")
-    method: str = Field("", description="How the 2-D positions were computed: tsne, pca or trivial.")
-    content_key: str = Field("", description="The papers' content key the map was computed for.")
-    version: int = CACHE_VERSION
-
-    def years(self) -> dict[int, int]:
-        """Papers per year (papers without a year left out), oldest first."""
-        out: dict[int, int] = {}
-        for p in self.points:
-            if p.year is not None:
-                out[p.year] = out.get(p.year, 0) + 1
-        return dict(sorted(out.items()))
+CACHE_VERSION = MAP_VERSION
 
 
 # --- projection and themes ---------------------------------------------------------------------------

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
-
 from assistant.errors import PapersError
-from assistant.field.graph import CitationGraph
+from assistant.models import CitationGraph, RelatedPaper
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,19 +24,6 @@ SIMILAR_TEXT = 0.45  # cosine of mean MiniLM chunk vectors above which two paper
 LINK_BONUS = 0.15  # one paper cites the other
 SHARED_BONUS = 0.08  # per shared reference, and per paper citing both
 MAX_SHARED = 5  # more shared references than this add nothing more
-
-
-class RelatedPaper(BaseModel):
-    id: str
-    title: str
-    year: int | None = None
-    score: float = Field(description="Text similarity plus the citation-graph bonuses; higher is closer.")
-    similarity: float = Field(description="Cosine of the two papers' mean chunk vectors.")
-    shared_references: int = Field(0, description="Works both papers cite (bibliographic coupling).")
-    co_cited: int = Field(0, description="Papers of the library citing both (co-citation).")
-    cites: bool = Field(False, description="The chosen paper cites this one.")
-    cited_by: bool = Field(False, description="This paper cites the chosen one.")
-    reasons: list[str] = Field(default_factory=list)
 
 
 def paper_vectors(collection: Any) -> tuple[list[str], np.ndarray]:

@@ -14,17 +14,16 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import PapersError
-from assistant.models import Paper
+from assistant.models import EDITABLE, EDITED_TAG, Paper
 
 if TYPE_CHECKING:
     from assistant.library.library import Library
 
-EDITABLE = ("title", "authors", "year")
-TAG = "edited:"
+TAG = EDITED_TAG
 
 
 def edited_fields(paper: Paper) -> list[str]:
-    return [f for f in EDITABLE if TAG + f in paper.tags]
+    return paper.edited_fields()
 
 
 def clean_edit(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,11 +17,10 @@ from assistant.index.embeddings import Embedder
 from assistant.library.chunking import chunk_paper
 from assistant.library.edits import apply_edits
 from assistant.library.library import Library
-from assistant.models import Chunk, IngestReport, LoadError, Paper
+from assistant.models import Chunk, IngestReport, LoadError, Paper, Progress
 from assistant.settings import Settings
 from assistant.text import INVISIBLE
 
-Progress = Callable[[int, int, str], None]
 """progress(done, total, stage) while an ingest runs."""
 
 # Lone surrogates (JSON "\\ud800" escapes, PDF strings) cannot be encoded at all, control

@@ -19,29 +19,12 @@ import unicodedata
 from collections.abc import Sequence
 
 from assistant.models import PaperHit
+from assistant.text import fold
 
 ANCHOR = 32  # folded characters that place a chunk: long enough to be unique on a page
 RESYNC = 16  # folded characters that pick the walk up again after a mismatch
 SKIP = 600  # folded page characters a walk may jump over (a header, a footnote, a figure caption)
 _ALNUM = re.compile(r"[^\W_]+")  # what str.isalnum() accepts
-
-
-def fold(text: str) -> tuple[str, list[int]]:
-    """(letters and digits of `text`, lower-cased and decomposed; the index in `text` of each)."""
-    out: list[str] = []
-    where: list[int] = []
-    for i, ch in enumerate(text):
-        if ch.isascii():
-            if ch.isalnum():
-                out.append(ch.lower())
-                where.append(i)
-            continue
-        for part in unicodedata.normalize("NFKD", ch):
-            if part.isalnum():
-                low = part.lower()
-                out.append(low)
-                where.extend([i] * len(low))
-    return "".join(out), where
 
 
 def folded(text: str) -> str:

@@ -19,11 +19,11 @@ import json
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from assistant.errors import LLMError, LLMTruncated
+from assistant.models import LLMStatus
 from assistant.settings import Settings
 
 Message = Mapping[str, str] | Any  # {"role", "content"} or a llama-index ChatMessage
@@ -407,22 +407,6 @@ def _finish_reason(raw: Any) -> str | None:
     except Exception:
         return None
     return None
-
-
-@dataclass(frozen=True)
-class LLMStatus:
-    state: Literal["offline", "configured", "reachable", "unreachable"]
-    model: str = ""
-    base_url: str = ""
-    detail: str = ""
-
-    @property
-    def label(self) -> str:
-        if self.state == "offline":
-            return "offline (extractive answers)"
-        where = f" at {self.base_url}" if self.base_url else ""
-        extra = f": {self.detail}" if self.detail else ""
-        return f"{self.model}{where} — {self.state}{extra}"
 
 
 def llm_status(settings: Settings, probe: bool = True, timeout_s: float = 2.0) -> LLMStatus:

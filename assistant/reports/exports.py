@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from assistant.models import Comparison, Paper, Reference, SentenceCheck, Summary
-from assistant.reports.compare.aspects import NOT_STATED
+from assistant.models import NOT_STATED, Comparison, Paper, Reference, SentenceCheck, Summary
 from assistant.reports.summary.themes import NAMING_STOP
 from assistant.text import md_escape, md_escape_cited, normalize_space, safe_url
 

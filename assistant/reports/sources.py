@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.answers.citations import clean_output
 from assistant.answers.extract import embed_sentences
 from assistant.index.embeddings import Embedder
 from assistant.library.library import Library
 from assistant.models import Paper
-from assistant.text import normalize_space, quotable, split_sentences
+from assistant.text import clean_output, normalize_space, quotable, split_sentences
 
 MAX_SENTENCES = 300  # per paper: a long PDF body beyond this adds time, rarely a better cell
 # A paper pointing to its own code or project page: no claim to quote, and a link once cleaned.

@@ -17,39 +17,13 @@ leaves SciFact unchanged within noise.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from assistant.index.embeddings import Embedder
 from assistant.library.library import Library
 from assistant.library.pages import page_number
-from assistant.models import Evidence, Paper, PaperHit
+from assistant.models import Evidence, Filters, PaperHit, SearchResult
 from assistant.settings import Settings
-
-
-@dataclass(frozen=True)
-class Filters:
-    year_from: int | None = None
-    year_to: int | None = None
-    author: str | None = None
-    tag: str | None = None
-
-    def as_kwargs(self) -> dict[str, Any]:
-        return {"year_from": self.year_from, "year_to": self.year_to, "author": self.author, "tag": self.tag}
-
-
-@dataclass
-class SearchResult:
-    query: str
-    hits: list[PaperHit]
-    best_dense: float  # highest cosine of any chunk: the retrieval confidence used for abstention
-    query_vec: np.ndarray | None = None  # the embedded query, reused by sentence selection
-
-    @property
-    def papers(self) -> list[Paper]:
-        return [h.paper for h in self.hits]
 
 
 def _minmax(scores: list[float]) -> list[float]:

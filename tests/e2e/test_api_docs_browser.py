@@ -40,6 +40,6 @@ def test_docs_render_offline(browser: Any) -> None:
         for path in ("/ask", "/ingest", "/papers/{paper_id}", "/jobs/{job_id}"):
             page.locator(f"[data-path='{path}']").first.wait_for(timeout=30_000)
         operations = sum(len(methods) for methods in httpx.get(f"{url}/openapi.json").json()["paths"].values())
-        assert page.locator(".opblock").count() == operations == 12  # one block per operation
+        assert page.locator(".opblock").count() == operations == 17  # one block per operation
         context.close()
     assert outside == [] and errors == []

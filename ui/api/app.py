@@ -36,7 +36,7 @@ from ui.api.jobs import JobQueue, QueueFull
 from ui.api.limits import BodyLimit, RateLimiter
 
 if TYPE_CHECKING:
-    from assistant.engine import Engine
+    from assistant.engine import PaperAssistant
 
 log = logging.getLogger("papers.api")
 
@@ -85,15 +85,15 @@ def _errors(app: FastAPI) -> None:
         return JSONResponse({"error": f"internal error ({type(exc).__name__})"}, status_code=500)
 
 
-def _warm(engine: Engine) -> None:
+def _warm(engine: PaperAssistant) -> None:
     """Load the model before the first question needs it (in the background: the server is up at once)."""
     try:
-        engine.embedder.embed(["warm up"])
+        engine.warm()
     except PapersError as exc:
         log.warning("could not load the embedding model yet: %s", exc)
 
 
-def build_app(engine: Engine, *, warm: bool = True, on_stop: Callable[[], None] | None = None) -> FastAPI:
+def build_app(engine: PaperAssistant, *, warm: bool = True, on_stop: Callable[[], None] | None = None) -> FastAPI:
     """The app over `engine`; `warm` loads the model in the background at start-up; `on_stop` runs at
     shutdown, after the queued writes are done (`papers serve` gives its claim on the library back there:
     uvicorn re-raises the stopping signal once it is done, so code after `Server.run` may never run)."""

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ui.api.auth import Caller, Denied, Role, authorize
 
 if TYPE_CHECKING:
-    from assistant.engine import Engine
+    from assistant.engine import PaperAssistant
     from ui.api.jobs import JobQueue
 
 # Declared for the OpenAPI docs (their Authorize button); the check itself is `authorize`.
@@ -55,8 +55,8 @@ def writer(request: Request, _: HTTPAuthorizationCredentials | None = Depends(_b
     return _gate(request, "write")
 
 
-def engine_of(request: Request) -> Engine:
-    eng: Engine = request.app.state.engine
+def engine_of(request: Request) -> PaperAssistant:
+    eng: PaperAssistant = request.app.state.engine
     return eng
 
 

@@ -4,7 +4,8 @@ summarize (JSON, or the export text of `format`).
 The SSE stream of `stream=true` is `event: token` frames (`{"text": ...}`, the answer as it is
 written), then one `event: answer` frame holding the authoritative `Answer` (for chat also its
 `conversation_id`); a failure after the stream began is one `event: error` frame `{"error": ...}`.
-Each `data:` is one line of JSON, so a frame is never split.
+Each `data:` is one line of JSON, so a frame is never split. The framing (and keep-alive comments on
+a slow model) is sse-starlette's `EventSourceResponse`; the stream is sent as it is produced.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import PlainTextResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from assistant.errors import PapersError
-from assistant.models import Answer, Comparison, Summary
+from assistant.models import Answer, Comparison, Filters, Summary
 from ui.api.auth import Caller
 from ui.api.deps import engine_of, reader
 from ui.api.schemas import (
@@ -35,12 +37,12 @@ from ui.api.schemas import (
 )
 
 if TYPE_CHECKING:
-    from assistant.answers.chat import Conversation
-    from assistant.engine import Engine
+    from assistant.engine import ChatSession
+    from assistant.engine import PaperAssistant as Door
 
 router = APIRouter()
 
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+SSE_HEADERS = {"Cache-Control": "no-cache"}  # sse-starlette adds X-Accel-Buffering: no
 TEXT_TYPES = {"markdown": "text/markdown", "csv": "text/csv", "bibtex": "application/x-bibtex"}
 
 
@@ -49,10 +51,10 @@ class Conversations:
 
     def __init__(self, keep: int = 500) -> None:
         self.keep = keep
-        self._items: OrderedDict[str, Conversation] = OrderedDict()
+        self._items: OrderedDict[str, ChatSession] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, conversation_id: str | None, eng: Engine) -> tuple[str, Conversation]:
+    def get(self, conversation_id: str | None, eng: Door) -> tuple[str, ChatSession]:
         with self._lock:
             if conversation_id:
                 found = self._items.get(conversation_id)
@@ -67,20 +69,25 @@ class Conversations:
             return new_id, self._items[new_id]
 
 
-def sse_frame(event: str, data: Any) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+def sse_event(event: str, data: Any) -> ServerSentEvent:
+    return ServerSentEvent(data=json.dumps(data, ensure_ascii=False), event=event)
 
 
-def sse_frames(items: Iterator[str | Answer], extra: dict[str, Any] | None = None) -> Iterator[str]:
-    """Tokens, then the final Answer; a domain error mid-stream is one `error` frame."""
+def sse_events(items: Iterator[str | Answer], extra: dict[str, Any] | None = None) -> Iterator[ServerSentEvent]:
+    """Tokens, then the final Answer; a domain error mid-stream is one `error` event."""
     try:
         for item in items:
             if isinstance(item, Answer):
-                yield sse_frame("answer", {**item.model_dump(mode="json"), **(extra or {})})
+                yield sse_event("answer", {**item.model_dump(mode="json"), **(extra or {})})
             else:
-                yield sse_frame("token", {"text": item})
+                yield sse_event("token", {"text": item})
     except PapersError as exc:
-        yield sse_frame("error", {"error": str(exc)})
+        yield sse_event("error", {"error": str(exc)})
+
+
+def event_stream(items: Iterator[str | Answer], extra: dict[str, Any] | None = None) -> EventSourceResponse:
+    """The events sent as they come (a sync iterator runs in the thread pool), LF-separated frames."""
+    return EventSourceResponse(sse_events(items, extra), headers=SSE_HEADERS, sep="\n")
 
 
 def primed(items: Iterator[str | Answer]) -> Iterator[str | Answer]:
@@ -90,50 +97,49 @@ def primed(items: Iterator[str | Answer]) -> Iterator[str | Answer]:
     return itertools.chain([first], items)
 
 
-def filters_of(body: AskRequest | ChatRequest | SearchRequest) -> Any:
+def filters_of(body: AskRequest | ChatRequest | SearchRequest) -> Filters | None:
     return body.filters.to_filters() if body.filters else None
 
 
 @router.post("/search", tags=["answers"], response_model=SearchResponse,
              response_model_exclude={"hits": {"__all__": {"paper": {"sections"}}}})
-def search(body: SearchRequest, _: Caller = Depends(reader), eng: Engine = Depends(engine_of)) -> SearchResponse:
+def search(body: SearchRequest, _: Caller = Depends(reader), eng: Door = Depends(engine_of)) -> SearchResponse:
     """Hybrid search (dense + BM25): papers with their evidence passages, best first."""
     result = eng.search(body.query, body.k, filters_of(body))
     return SearchResponse(query=result.query, hits=result.hits, best_dense=result.best_dense,
-                          abstains=eng.abstains(result))
+                          abstains=result.abstains)
 
 
 @router.post("/ask", tags=["answers"], response_model=Answer,
              responses={200: {"content": {"text/event-stream": {}}, "description": "Answer, or SSE when stream"}})
-def ask(body: AskRequest, _: Caller = Depends(reader), eng: Engine = Depends(engine_of)) -> Any:
+def ask(body: AskRequest, _: Caller = Depends(reader), eng: Door = Depends(engine_of)) -> Any:
     """A cited answer; `stream=true`: Server-Sent Events (tokens, then the final Answer)."""
     from assistant.models import Turn
 
     history = [Turn(**t.model_dump()) for t in body.history]
     if body.stream:
         items = primed(iter(eng.stream(body.question, history, filters_of(body))))
-        return StreamingResponse(sse_frames(items), media_type="text/event-stream", headers=SSE_HEADERS)
+        return event_stream(items)
     return eng.ask(body.question, history, filters_of(body))
 
 
 @router.post("/chat", tags=["answers"], response_model=ChatResponse,
              responses={200: {"content": {"text/event-stream": {}}, "description": "ChatResponse, or SSE"}})
-def chat(body: ChatRequest, request: Request, _: Caller = Depends(reader), eng: Engine = Depends(engine_of)) -> Any:
+def chat(body: ChatRequest, request: Request, _: Caller = Depends(reader), eng: Door = Depends(engine_of)) -> Any:
     """One turn of a conversation kept by the server: follow-ups are understood from its history."""
     conversation_id, conversation = request.app.state.conversations.get(body.conversation_id, eng)
     if body.reset:
         conversation.reset()
     if body.stream:
         items = primed(iter(conversation.stream(body.question, filters_of(body))))
-        frames = sse_frames(items, {"conversation_id": conversation_id})
-        return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+        return event_stream(items, {"conversation_id": conversation_id})
     answer = conversation.ask(body.question, filters_of(body))
-    return ChatResponse(conversation_id=conversation_id, answer=answer.model_dump(mode="json"))
+    return ChatResponse(conversation_id=conversation_id, answer=answer)
 
 
 @router.post("/compare", tags=["reports"], response_model=Comparison,
              responses={200: {"content": {"text/markdown": {}, "text/csv": {}}}})
-def compare(body: CompareRequest, _: Caller = Depends(reader), eng: Engine = Depends(engine_of)) -> Any:
+def compare(body: CompareRequest, _: Caller = Depends(reader), eng: Door = Depends(engine_of)) -> Any:
     """Papers × aspects, every cell quoted from its paper; `format` markdown or csv gives that text."""
     from assistant.reports.exports import comparison_csv, comparison_markdown
 
@@ -146,7 +152,7 @@ def compare(body: CompareRequest, _: Caller = Depends(reader), eng: Engine = Dep
 
 @router.post("/summarize", tags=["reports"], response_model=Summary,
              responses={200: {"content": {"text/markdown": {}, "application/x-bibtex": {}, "text/csv": {}}}})
-def summarize(body: SummarizeRequest, _: Caller = Depends(reader), eng: Engine = Depends(engine_of)) -> Any:
+def summarize(body: SummarizeRequest, _: Caller = Depends(reader), eng: Door = Depends(engine_of)) -> Any:
     """A themed literature summary with numbered references; `format` markdown, bibtex or csv gives that text."""
     from assistant.reports.exports import summary_bibtex, summary_csv, summary_markdown
 

@@ -1,4 +1,6 @@
-"""Library routes: health, stats, papers (list, one, delete), ingest (files, records, arXiv) and jobs.
+"""Library routes: health, stats, papers (list, one, delete), ingest (files, records, arXiv) and jobs;
+and what the library holds around its papers, read-only: chunk counts, the LLM's status, related
+papers, the citation graph and the library map (what `RemoteEngine` needs to answer as `Engine` does).
 
 Writes never run in the request's thread: they are jobs on the one writer queue (ui/api/jobs.py).
 `DELETE` waits for its job (a delete is quick and its answer is the ids removed); `POST /ingest`
@@ -21,18 +23,27 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from assistant.models import LoadError, Paper
+from assistant.models import (
+    CitationGraph,
+    JobCounts,
+    LibraryMap,
+    LibraryStats,
+    LLMStatus,
+    LoadError,
+    Paper,
+    RelatedPaper,
+)
 from ingest.sources.jsonl import unparsable
 from ingest.uploads import load_staged, safe_name, staged_path
 from ui.api.auth import Caller
 from ui.api.deps import engine_of, jobs_of, reader, writer
 from ui.api.jobs import Job, JobQueue, Progress, QueueFull, Work
 from ui.api.limits import MB
-from ui.api.schemas import IngestRequest
+from ui.api.schemas import Health, IngestDone, IngestRequest, Removed
 from ui.api.uploads import load_records
 
 if TYPE_CHECKING:
-    from assistant.engine import Engine
+    from assistant.engine import PaperAssistant
     from assistant.settings import Settings
 
 router = APIRouter()
@@ -54,41 +65,82 @@ _INGEST_BODY: dict[str, Any] = {
 }
 
 
-@router.get("/health", tags=["service"])
-def health(request: Request) -> dict[str, Any]:
+@router.get("/health", tags=["service"], response_model=Health)
+def health(request: Request) -> Health:
     """Up or not (no key needed, nothing about the library)."""
-    return {"status": "ok", "auth": bool(request.app.state.keys)}
+    return Health(auth=bool(request.app.state.keys))
 
 
-@router.get("/stats", tags=["library"])
-def stats(_: Caller = Depends(reader), eng: Engine = Depends(engine_of), jobs: JobQueue = Depends(jobs_of)) -> Any:
-    """What `papers stats --json` prints, plus the writer queue's job counts."""
-    return {**eng.stats(), "jobs": jobs.counts()}
+@router.get("/stats", tags=["library"], response_model=LibraryStats)
+def stats(
+    _: Caller = Depends(reader), eng: PaperAssistant = Depends(engine_of), jobs: JobQueue = Depends(jobs_of)
+) -> LibraryStats:
+    """What `papers stats --json` prints, with the writer queue's job counts (`jobs`)."""
+    return eng.stats().model_copy(update={"jobs": JobCounts(**jobs.counts())})
+
+
+@router.get("/chunk-counts", tags=["library"], response_model=dict[str, int])
+def chunk_counts(_: Caller = Depends(reader), eng: PaperAssistant = Depends(engine_of)) -> dict[str, int]:
+    """Chunks per paper id."""
+    return eng.chunk_counts()
+
+
+@router.get("/llm", tags=["service"], response_model=LLMStatus)
+def llm_status(
+    probe: bool = Query(True, description="Ask the LLM endpoint whether it answers (one short request)."),
+    _: Caller = Depends(reader),
+    eng: PaperAssistant = Depends(engine_of),
+) -> LLMStatus:
+    """The server's chat model: offline / configured / reachable / unreachable."""
+    return eng.llm_status(probe)
+
+
+@router.get("/related", tags=["field"], response_model=list[RelatedPaper])
+def related(
+    paper_id: str = Query(alias="id", min_length=1, description="The paper to find neighbours of."),
+    k: int = Query(5, ge=1, le=100),
+    _: Caller = Depends(reader),
+    eng: PaperAssistant = Depends(engine_of),
+) -> list[RelatedPaper]:
+    """The `k` papers nearest `id` by text and citations, each with its reasons."""
+    return eng.related(paper_id, k)
+
+
+@router.get("/graph", tags=["field"], response_model=CitationGraph)
+def citation_graph(_: Caller = Depends(reader), eng: PaperAssistant = Depends(engine_of)) -> CitationGraph:
+    """Which papers of the library cite which, and the works cited but missing."""
+    return eng.citation_graph()
+
+
+@router.get("/map", tags=["field"], response_model=LibraryMap)
+def paper_map(_: Caller = Depends(reader), eng: PaperAssistant = Depends(engine_of)) -> LibraryMap:
+    """Every paper on a 2-D map with its theme and year (from the stored vectors; no model loaded)."""
+    return eng.paper_map()
 
 
 @router.get("/papers", tags=["library"], response_model=list[Paper], response_model_exclude={"__all__": {"sections"}})
 def list_papers(
     ids: list[str] | None = Query(None, alias="id", description="Only these paper ids (repeatable)."),
     _: Caller = Depends(reader),
-    eng: Engine = Depends(engine_of),
+    eng: PaperAssistant = Depends(engine_of),
 ) -> list[Paper]:
     """Every paper's record (body sections left out; `GET /papers/{id}` has them)."""
     return eng.papers(ids)
 
 
 @router.get("/papers/{paper_id:path}", tags=["library"], response_model=Paper)
-def get_paper(paper_id: str, _: Caller = Depends(reader), eng: Engine = Depends(engine_of)) -> Paper:
+def get_paper(paper_id: str, _: Caller = Depends(reader), eng: PaperAssistant = Depends(engine_of)) -> Paper:
     found = eng.papers([paper_id])
     if not found:
         raise HTTPException(404, f"not in the library: {paper_id}")
     return found[0]
 
 
-@router.delete("/papers/{paper_id:path}", tags=["library"])
+@router.delete("/papers/{paper_id:path}", tags=["library"], response_model=Removed)
 def delete_paper(
-    paper_id: str, caller: Caller = Depends(writer), eng: Engine = Depends(engine_of),
+    paper_id: str, caller: Caller = Depends(writer), eng: PaperAssistant = Depends(engine_of),
     jobs: JobQueue = Depends(jobs_of),
-) -> dict[str, Any]:
+) -> Removed:
     """Remove a paper from every store (a job on the writer queue; this waits for it)."""
     job = jobs.submit("delete", lambda progress: {"removed": eng.remove([paper_id])}, owner=caller.name)
     done = jobs.wait(job.id, WAIT_S) or job
@@ -97,7 +149,7 @@ def delete_paper(
     removed = (done.result or {}).get("removed", [])
     if paper_id not in removed:
         raise HTTPException(404, f"not in the library: {paper_id}")
-    return {"removed": removed, "job": done.id}
+    return Removed(removed=removed, job=done.id)
 
 
 @router.get("/jobs/{job_id}", tags=["jobs"], response_model=Job)
@@ -114,9 +166,9 @@ def get_job(job_id: str, caller: Caller = Depends(reader), jobs: JobQueue = Depe
 Items = Callable[[], Iterable[Paper | LoadError]]
 
 
-def ingest_work(eng: Engine, items: Items, cleanup: Path | None = None) -> Work:
+def ingest_work(eng: PaperAssistant, items: Items, cleanup: Path | None = None) -> Work:
     """The job: records (read when it runs, not when it is queued) the one way in
-    (`ingest.pipeline.add_to_library`: enriched when PAPERS_ENRICH is on, then `Engine.ingest`); its
+    (`ingest.pipeline.add_to_library`: enriched when PAPERS_ENRICH is on, then `ingest`); its
     result is the whole `IngestReport` (the CLI's `--json` report and more)."""
 
     def work(progress: Progress) -> dict[str, Any]:
@@ -182,12 +234,15 @@ async def read_json_body(request: Request) -> IngestRequest:
         ) from None
 
 
-@router.post("/ingest", tags=["library"], openapi_extra=_INGEST_BODY, status_code=202, response_model=None)
+@router.post(
+    "/ingest", tags=["library"], openapi_extra=_INGEST_BODY, status_code=202, response_model=Job,
+    responses={200: {"model": IngestDone, "description": "`wait=true`: the finished job and its report"}},
+)
 async def ingest(
     request: Request,
     wait: bool = Query(False, description="Hold the request until the job is done and return its report."),
     caller: Caller = Depends(writer),
-    eng: Engine = Depends(engine_of),
+    eng: PaperAssistant = Depends(engine_of),
     jobs: JobQueue = Depends(jobs_of),
 ) -> Any:
     """Upload files (multipart `files`: any format `papers ingest` reads) or send JSON records / arXiv ids.

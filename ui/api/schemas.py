@@ -1,6 +1,8 @@
-"""Request bodies of the API. Responses are the core's own models (`Paper`, `Answer`, `Comparison`,
-`Summary`, `IngestReport`...), so a thin client can rebuild what `Engine` returns. Unknown fields
-are refused (422), so a misspelt option never silently does nothing."""
+"""Request bodies and the responses that are not the core's own models. Most responses are the core's
+models (`Paper`, `Answer`, `Comparison`, `Summary`, `LibraryStats`, `CitationGraph`, `LibraryMap`...),
+so `RemoteEngine` rebuilds exactly what `Engine` returns. Unknown request fields are refused (422), so
+a misspelt option never silently does nothing. Every route names its response model: the OpenAPI
+schema at /openapi.json describes each answer."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from assistant.models import Paper, PaperHit
+from assistant.models import Answer, Filters, IngestReport, Paper, PaperHit
+from ui.api.jobs import Job
 
 
 class Strict(BaseModel):
@@ -21,9 +24,7 @@ class FiltersIn(Strict):
     author: str | None = None
     tag: str | None = None
 
-    def to_filters(self) -> Any:
-        from assistant.retrieval.retrieve import Filters
-
+    def to_filters(self) -> Filters:
         return Filters(**self.model_dump())
 
 
@@ -67,7 +68,24 @@ class ChatRequest(Strict):
 
 class ChatResponse(BaseModel):
     conversation_id: str
-    answer: Any  # an Answer; declared loosely so the OpenAPI schema names the Answer model once
+    answer: Answer
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    auth: bool = Field(description="Whether the server asks for API keys (PAPERS_API_KEYS).")
+
+
+class Removed(BaseModel):
+    removed: list[str] = Field(description="The ids removed (the one asked for).")
+    job: str = Field(description="The delete job's id.")
+
+
+class IngestDone(BaseModel):
+    """`POST /ingest?wait=true`: the finished job and its report."""
+
+    report: IngestReport | None
+    job: Job
 
 
 CompareFormat = Literal["json", "markdown", "csv"]

@@ -19,7 +19,7 @@ _TAG = typer.Option(None, "--tag", help="Only papers with this tag.")
 
 
 def _filters(year_from: int | None, year_to: int | None, author: str | None, tag: str | None) -> Any:
-    from assistant.retrieval.retrieve import Filters
+    from assistant.models import Filters
 
     return Filters(year_from=year_from, year_to=year_to, author=author or None, tag=tag or None)
 
@@ -201,17 +201,13 @@ def eval_cmd(
 ) -> None:
     """Retrieval (hit@1, Recall@k, MRR@10, nDCG@10) and abstention metrics on a question set, or, with
     --claims, the verification core on labelled claims beside same-run cosine baselines."""
-    from assistant.retrieval.evaluate import load_questions, parse_baselines
-
     if claims is not None:
         _eval_claims(claims, verdicts, as_json)
         return
     if file is None:
         fail("give a question file, or --claims FILE")
 
-    names = parse_baselines(baselines)
-    questions = load_questions(file)
-    report = engine().evaluate(questions, k, names)
+    report = engine().evaluate_file(file, k, baselines)
     if rankings is not None:
         _write_jsonl(rankings, [r.public() for r in report.results])
     if as_json:
@@ -231,9 +227,7 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def _eval_claims(path: Path, verdicts: Path | None, as_json: bool) -> None:
-    from assistant.answers.verify.claims import load_claims
-
-    report = engine().verify_claims(load_claims(path))
+    report = engine().verify_claims_file(path)
     if verdicts is not None:
         _write_jsonl(verdicts, [pair.public() for pair in report.pairs])
     if as_json:

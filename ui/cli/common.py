@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
 if TYPE_CHECKING:
-    from assistant.engine import Engine
+    from assistant.engine import PaperAssistant
     from assistant.models import IngestReport
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,7 +43,7 @@ def friendly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def engine(check_model: bool = True) -> Engine:
+def engine(check_model: bool = True) -> PaperAssistant:
     """The process's engine for the configured library (imports stay here so --help is instant).
 
     `check_model=False` for commands that never embed, so they work on a library built with another
@@ -56,7 +56,7 @@ def engine(check_model: bool = True) -> Engine:
     if settings.api_url.strip():  # client mode: the same methods over a `papers serve` (ui/api_client.py)
         from ui.api_client import remote_engine
 
-        return cast("Engine", remote_engine(settings))
+        return remote_engine(settings)
     return get_engine(settings, check_model=check_model)
 
 

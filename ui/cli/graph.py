@@ -13,7 +13,7 @@ import typer
 from ui.cli.common import engine, friendly, print_json
 
 if TYPE_CHECKING:
-    from assistant.field.graph import CitationGraph, MissingWork
+    from assistant.models import CitationGraph, MissingWork
 
 app = typer.Typer()
 

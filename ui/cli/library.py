@@ -13,7 +13,7 @@ import typer
 from ui.cli.common import engine, fail, friendly, print_json
 
 if TYPE_CHECKING:
-    from assistant.engine import Engine
+    from assistant.engine import PaperAssistant
     from assistant.models import IngestReport, LoadError, Paper
     from ingest.pipeline import Progress, Source
 
@@ -82,7 +82,7 @@ def ingest(
     raise typer.Exit(exit_code(report))
 
 
-def write_records(eng: Engine, records: Iterable[Paper | LoadError], as_json: bool) -> IngestReport:
+def write_records(eng: PaperAssistant, records: Iterable[Paper | LoadError], as_json: bool) -> IngestReport:
     """`Engine.ingest`, with a progress bar on a terminal."""
     with progress_bar(as_json) as progress:
         return eng.ingest(records, progress=progress)
@@ -124,7 +124,7 @@ def echo_report(report: IngestReport) -> None:
 
 
 def zotero_ingest(
-    eng: Engine, data_dir: Path | None, collections: list[str], tags: list[str], prune: bool, as_json: bool
+    eng: PaperAssistant, data_dir: Path | None, collections: list[str], tags: list[str], prune: bool, as_json: bool
 ) -> None:
     """`papers ingest --zotero [DATA_DIR]`: a sync; papers whose items left Zotero go only with --prune."""
     from ingest.zotero_sync import sync_zotero
@@ -227,7 +227,7 @@ def remove(ids: list[str] = typer.Argument(..., help="Paper ids to remove.")) ->
 @friendly
 def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Library size, embedding model and storage."""
-    info = engine(check_model=False).stats()
+    info = engine(check_model=False).stats().public()
     if as_json:
         print_json(info)
         return
@@ -251,7 +251,7 @@ def reindex(
     typer.echo(f"re-embedded {n} chunks with {eng.embed_model}")
 
 
-def add_pdf_layout(eng: Engine) -> None:
+def add_pdf_layout(eng: PaperAssistant) -> None:
     """`papers reindex --pdf-layout`: each PDF read again for its pages; one line per file that cannot be."""
     from ingest.pdf_layout import page_texts
 

@@ -14,7 +14,7 @@ import typer
 from ui.cli.common import engine, friendly, print_json
 
 if TYPE_CHECKING:
-    from assistant.field.library_map import LibraryMap
+    from assistant.models import LibraryMap
 
 app = typer.Typer()
 EXAMPLES = 3

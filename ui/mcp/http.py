@@ -18,7 +18,7 @@ from ui.api.auth import ApiKey, Denied, authorize, check_binding, parse_keys
 from ui.api.limits import BodyLimit, RateLimiter, refusal
 
 if TYPE_CHECKING:
-    from assistant.engine import Engine
+    from assistant.engine import PaperAssistant
 
 PATH = "/mcp"
 
@@ -56,7 +56,7 @@ class KeyGate:
         await self.app(scope, receive, send)
 
 
-def http_app(engine: Engine, host: str) -> KeyGate:
+def http_app(engine: PaperAssistant, host: str) -> KeyGate:
     """The streamable-HTTP app at /mcp, key-gated; refuses a non-loopback `host` without keys."""
     from ui.mcp.server import build_server
 

@@ -25,13 +25,12 @@ from mcp_types import Resource, ToolAnnotations
 from pydantic import Field
 
 from assistant.errors import PapersError
-from assistant.models import Answer, Comparison, IngestReport, LoadError, Paper, PaperHit, Summary
-from assistant.retrieval.retrieve import Filters
+from assistant.models import Answer, Comparison, Filters, IngestReport, LoadError, Paper, PaperHit, Summary
 from ui.api.auth import ApiKey, Denied, authorize
 from ui.api.schemas import SearchResponse
 
 if TYPE_CHECKING:
-    from assistant.engine import Engine
+    from assistant.engine import PaperAssistant
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,7 +76,7 @@ def listing(paper: Paper) -> Resource:
     )
 
 
-def search_response(engine: Engine, query: str, k: int | None, filters: Filters) -> SearchResponse:
+def search_response(engine: PaperAssistant, query: str, k: int | None, filters: Filters) -> SearchResponse:
     result = engine.search(query, k, filters)
     hits = [PaperHit(**{**h.model_dump(exclude={"paper"}), "paper": brief(h.paper)}) for h in result.hits]
     return SearchResponse(query=query, hits=hits, best_dense=result.best_dense, abstains=engine.abstains(result))
@@ -110,7 +109,7 @@ def one_line(fn: F) -> F:
 class PapersServer(MCPServer[Any]):
     """MCPServer whose resource list is the library's papers at the time of asking."""
 
-    def __init__(self, engine: Engine, **kwargs: Any) -> None:
+    def __init__(self, engine: PaperAssistant, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.engine = engine
 
@@ -125,13 +124,13 @@ class PapersServer(MCPServer[Any]):
         return static + [listing(p) for p in found]
 
 
-def build_server(engine: Engine, *, keys: list[ApiKey] | None = None, http: bool = False) -> PapersServer:
+def build_server(engine: PaperAssistant, *, keys: list[ApiKey] | None = None, http: bool = False) -> PapersServer:
     """The MCP server over `engine`. `http`: writes need a write key among `keys` (none: open, loopback)."""
     # WARNING: the SDK logs every failed call at INFO on stderr, which an assistant shows as noise.
     server = PapersServer(engine, name=NAME, title="Paper Assistant", instructions=INSTRUCTIONS, log_level="WARNING")
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
-    def fresh() -> Engine:
+    def fresh() -> PaperAssistant:
         engine.refresh()  # another process (the UI, `papers ingest`) may have written since
         return engine
 

@@ -7,8 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from assistant.models import Comparison, Paper
-from assistant.reports.compare import DEFAULT_ASPECTS, NOT_STATED
+from assistant.models import DEFAULT_ASPECTS, NOT_STATED, Comparison, Paper
 from assistant.reports.exports import comparison_csv, comparison_markdown
 from ui import render, state
 

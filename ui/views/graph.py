@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from assistant.engine import Engine
-from assistant.field.graph import CitationGraph, MissingWork
+from assistant.engine import PaperAssistant
+from assistant.models import CitationGraph, MissingWork
 from assistant.text import md_escape
 from ui import render, state
 from ui.graph_parts import dot_source
@@ -57,7 +57,7 @@ def counts_table(graph: CitationGraph) -> None:
     )
 
 
-def add(engine: Engine, work: MissingWork) -> None:
+def add(engine: PaperAssistant, work: MissingWork) -> None:
     from ingest.arxiv_add import add_from_arxiv
 
     with state.friendly(), st.spinner(f"Fetching arXiv:{work.arxiv_id}…"):
@@ -70,7 +70,7 @@ def add(engine: Engine, work: MissingWork) -> None:
     st.rerun()
 
 
-def missing_list(engine: Engine, graph: CitationGraph, titles: dict[str, str]) -> None:
+def missing_list(engine: PaperAssistant, graph: CitationGraph, titles: dict[str, str]) -> None:
     st.subheader("Cited but missing")
     st.caption("Works that two or more of your papers cite and the library does not hold, most cited first.")
     if not graph.missing:

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from assistant.engine import Engine
+from assistant.engine import PaperAssistant
 from assistant.errors import PapersError
 from assistant.models import IngestReport, Paper
 from ui import render, state
@@ -36,7 +36,7 @@ def _reason(report: IngestReport) -> str:
     return "; ".join(msgs) + (f"; … {more} more" if more > 0 else "")
 
 
-def ingest_uploads(files: list[Any], engine: Engine) -> list[dict[str, Any]]:
+def ingest_uploads(files: list[Any], engine: PaperAssistant) -> list[dict[str, Any]]:
     """Ingest each uploaded file on its own (so every file gets its own result), with a progress bar:
     the one way in (`ingest.pipeline.add_upload`: read here, enriched when PAPERS_ENRICH is on), in
     local and client mode alike."""
@@ -128,8 +128,6 @@ def table(papers: list[Paper], chunks: dict[str, int]) -> list[str]:
 def metadata_source(p: Paper) -> str:
     """Where the metadata shown came from: Zotero, arXiv, a PDF's own pages, a bibliography file; then
     whether an online lookup filled gaps (enriched:*) and whether the user fixed fields by hand."""
-    from assistant.library.edits import edited_fields
-
     if p.source.startswith("zotero:"):
         base = "Zotero"
     elif p.source.startswith("arxiv:"):
@@ -140,11 +138,11 @@ def metadata_source(p: Paper) -> str:
         base = "file"
     if any(t.startswith("enriched:") for t in p.tags):
         base += " + enriched"
-    fixed = edited_fields(p)
+    fixed = p.edited_fields()
     return base + (f" + edited ({', '.join(fixed)})" if fixed else "")
 
 
-def edit(engine: Engine, papers: list[Paper], ids: list[str]) -> None:
+def edit(engine: PaperAssistant, papers: list[Paper], ids: list[str]) -> None:
     """Fix one selected paper's title, authors or year; the edit survives re-ingest of its source."""
     found = [p for p in papers if p.id in ids]
     with st.popover("Edit selected", icon=":material/edit:", disabled=len(found) != 1):
@@ -186,7 +184,7 @@ def _matches(p: Paper, query: str) -> bool:
     return all(word in hay for word in query.split())
 
 
-def delete(engine: Engine, ids: list[str]) -> None:
+def delete(engine: PaperAssistant, ids: list[str]) -> None:
     with st.popover(
         f"Delete {len(ids)} selected" if ids else "Delete selected",
         icon=":material/delete:",
@@ -201,7 +199,7 @@ def delete(engine: Engine, ids: list[str]) -> None:
             st.rerun()
 
 
-def upload(engine: Engine) -> None:
+def upload(engine: PaperAssistant) -> None:
     st.subheader("Add papers")
     with st.form("upload_form", clear_on_submit=True, border=False):
         files = st.file_uploader(
@@ -240,7 +238,7 @@ def upload(engine: Engine) -> None:
         )
 
 
-def zotero(engine: Engine) -> None:
+def zotero(engine: PaperAssistant) -> None:
     """Import or re-sync a Zotero library (read-only copy of zotero.sqlite; unchanged items embed nothing)."""
     from ingest.sources.zotero import default_data_dir
     from ingest.zotero_sync import sync_zotero

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from assistant.field.library_map import LibraryMap, MapPoint
+from assistant.models import LibraryMap, MapPoint
 from ui import render, state
 
 CHART_KEY = "library_map"

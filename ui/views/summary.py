@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assistant.models import Summary
+from assistant.models import DEFAULT_MAX_PAPERS, Summary
 from assistant.reports.exports import summary_bibtex, summary_markdown
-from assistant.reports.summary import DEFAULT_MAX_PAPERS
 from ui import render, state
 
 RESULT = "summary_result"

@@ -8,7 +8,8 @@
 Output formats (JSON, CSV, Markdown) are in assistant.reports.exports.
 """
 
-from assistant.reports.compare.aspects import DEFAULT_ASPECTS, NOT_STATED, Aspect, aspect_for, parse_aspects
+from assistant.models import DEFAULT_ASPECTS, NOT_STATED
+from assistant.reports.compare.aspects import Aspect, aspect_for, parse_aspects
 from assistant.reports.compare.pipeline import compare, select_papers
 
 __all__ = ["DEFAULT_ASPECTS", "NOT_STATED", "Aspect", "aspect_for", "compare", "parse_aspects", "select_papers"]

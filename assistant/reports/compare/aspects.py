@@ -15,9 +15,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from assistant.models import DEFAULT_ASPECTS
 from assistant.text import normalize_space
 
-NOT_STATED = "not stated"
 LEXICON_FILE = "aspects.toml"
 
 
@@ -87,10 +87,11 @@ def parse_lexicon(data: Mapping[str, Any]) -> Lexicon:
         for pattern in (a.strong, a.weak, a.exclude):
             re.compile(pattern)
     aliases = dict(data.get("aliases", {}))
-    unknown = sorted({v for v in aliases.values() if v not in aspects} | set(data["default"]) - set(aspects))
+    default = tuple(data.get("default", DEFAULT_ASPECTS))
+    unknown = sorted({v for v in aliases.values() if v not in aspects} | set(default) - set(aspects))
     if unknown:
         raise ValueError(f"{LEXICON_FILE}: aliases or defaults name unknown aspects: {', '.join(unknown)}")
-    return Lexicon(aspects, aliases, tuple(data["default"]), frozenset(data.get("stop_words", ())))
+    return Lexicon(aspects, aliases, default, frozenset(data.get("stop_words", ())))
 
 
 @lru_cache(maxsize=1)
@@ -100,7 +101,6 @@ def lexicon() -> Lexicon:
     return parse_lexicon(tomllib.loads(text))
 
 
-DEFAULT_ASPECTS: tuple[str, ...] = lexicon().default
 
 
 def default_aspects() -> list[str]:

@@ -24,8 +24,8 @@ from assistant.answers.verify import Claim, Passage, Verifier
 from assistant.llm.client import ChatModel
 from assistant.llm.prompts import CELLS_SYSTEM, SYNTHESIS_SYSTEM, cells_user, messages_for, synthesis_user
 from assistant.llm.structured import Parsed, ask_structured
-from assistant.models import Cell, ComparedPaper, Comparison
-from assistant.reports.compare.aspects import NOT_STATED, Aspect, aspect_for
+from assistant.models import NOT_STATED, Cell, ComparedPaper, Comparison
+from assistant.reports.compare.aspects import Aspect, aspect_for
 from assistant.reports.compare.extractive import compared_papers, distinguishing_synthesis, synthesis_checks
 from assistant.reports.prose import report_prose
 from assistant.reports.sources import PaperSource, is_clean

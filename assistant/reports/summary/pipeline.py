@@ -17,7 +17,7 @@ from assistant.index.embeddings import Embedder
 from assistant.library.library import Library
 from assistant.llm.client import ChatModel
 from assistant.llm.fallback import LLMSource, llm_or_extractive, no_llm
-from assistant.models import Paper, Reference, SentenceCheck, Summary, SummarySection
+from assistant.models import DEFAULT_MAX_PAPERS, Paper, Reference, SentenceCheck, Summary, SummarySection
 from assistant.reports.sources import embed_sources, paper_sources
 from assistant.reports.summary.extractive import PER_THEME, Sections, extractive_parts
 from assistant.reports.summary.llm import llm_parts
@@ -26,7 +26,6 @@ from assistant.retrieval.retrieve import Retriever
 from assistant.settings import Settings
 from assistant.text import normalize_space
 
-DEFAULT_MAX_PAPERS = 12
 # Papers whose best passage is much weaker than the best paper's are off the topic for a summary,
 # even when they clear the abstention threshold.
 RELATIVE_CUTOFF = 0.6
