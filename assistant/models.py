@@ -313,16 +313,16 @@ class Answer(BaseModel):
         default_factory=list, description="Each cited sentence's verdict against the passage it cites."
     )
 
-    def support(self) -> list[SupportBlock]:
-        """The answer as shown, block by block and sentence by sentence, each sentence with the sources
-        that bear it out (the verdicts of `sentences`, nothing judged anew): cleaned first, so only the
-        cited papers' own links survive (assistant/answers/support.py). The same for a local and a
-        remote answer."""
-        from assistant.answers.support import answer_support
-        from assistant.text import clean_output, safe_url
+    blocks: list[SupportBlock] = Field(
+        default_factory=list,
+        description="The answer as shown, block by block and sentence by sentence, each sentence with the "
+        "sources that bear it out (the verdicts of `sentences`, nothing judged anew); set by the core "
+        "(assistant/answers/support.py), so a local and a remote answer show the same.",
+    )
 
-        allowed = [u for u in (safe_url(c.url) for c in self.citations) if u]
-        return answer_support(clean_output(self.answer, allowed), self.sentences)
+    def support(self) -> list[SupportBlock]:
+        """The support blocks the core attached (`blocks`)."""
+        return self.blocks
 
     def public(self) -> dict[str, Any]:
         return {

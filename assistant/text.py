@@ -14,8 +14,8 @@
   model text goes through before a face shows it;
 - folding: `fold` (letters and digits only, with where each came from), for matching a quote to a page.
 
-It imports only the reply cleaner's span protection (assistant/llm/reply.py, itself a leaf): code and
-maths are never read as markers nor cleaned.
+It imports only the span protection (assistant/spans.py, a leaf): code and maths are never read as
+markers nor cleaned.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Iterable
 from urllib.parse import urlparse
 
-from assistant.llm.reply import protect_spans
+from assistant.spans import protect_spans
 
 
 # --- sentences -------------------------------------------------------------------------------------

@@ -148,7 +148,7 @@ ROOMS: dict[str, set[str]] = {
     "reports": {"index", "library", "retrieval", "llm", "answers"},  # compare, summarize, exports
     "field": {"index", "library", "reports"},  # graph, related, the map (the map names the summary's themes)
 }
-SHARED = {"models", "settings", "errors", "text"}  # import no room: every room may read them
+SHARED = {"models", "settings", "errors", "text", "spans"}  # import no room: every room may read them
 FRONT = "engine"  # the front door: may read everything
 TOP_LEVEL_MAX = 8
 # What the faces (ui/) may import from the core: the front door, its value types, settings, errors,

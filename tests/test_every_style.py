@@ -16,7 +16,7 @@ import pytest
 
 from assistant.answers.citations import cited_numbers
 from assistant.library.library import Library
-from assistant.llm.reply import protect_spans
+from assistant.spans import protect_spans
 from assistant.text import split_sentences
 from tests.llm_server import STYLES, LLMServer
 from tests.support import invoke

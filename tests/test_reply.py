@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.answers.citations import cited_numbers, keep_cited_blocks, validate_markers
-from assistant.llm.reply import ReasoningFilter, clean_reply, cut_to_complete, protect_spans, strip_reasoning
+from assistant.llm.reply import ReasoningFilter, clean_reply, cut_to_complete, strip_reasoning
+from assistant.spans import protect_spans
 from assistant.text import clean_output
 
 ANSWER = "PIG learns Gaussian positions [1][2]. The mesh adapts to the solution [1]."

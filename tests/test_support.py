@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from assistant.answers.citations import Source
-from assistant.answers.support import answer_support
+from assistant.answers.support import answer_support, with_support
 from assistant.answers.verify import MARK, Verifier
 from assistant.llm.reply import clean_reply
 from assistant.models import Answer, Citation, Paper, SentenceCheck
@@ -116,7 +116,7 @@ def test_view_marks_sentences_and_keeps_hostile_text_inert() -> None:
     judged = SentenceCheck(
         text="Soft grippers pick ripe tomatoes without bruising them.", cites=[1], verdict="supported", source=1
     )
-    body = build_html(Answer(question="q", answer=text, mode="llm", citations=[evil], sentences=[judged]))
+    body = build_html(with_support(Answer(question="q", answer=text, mode="llm", citations=[evil], sentences=[judged])))
     assert_view_inert(body)
     assert ATTACKER not in body.replace(f"http://{ATTACKER}", "")  # only as escaped text, never a link
     assert "&lt;b&gt;now&lt;/b&gt;" in body  # the title's tag in the legend is text

@@ -149,8 +149,8 @@ def highlight_css(numbers: Sequence[int]) -> str:
 
 def answer_html(answer: Answer) -> str:
     """An answer and the core's verdicts → one self-contained HTML block (styles included). Its blocks
-    come from `Answer.support()`, which cleans the text first (no images, tags or links but the cited
-    papers' own), whatever the caller did."""
+    come from `Answer.support()`, set by the core (assistant/answers/support.py) from the cleaned text
+    (no images, tags or links but the cited papers' own), whatever the caller did."""
     citations = answer.citations
     blocks = answer.support()
     cited = sorted({n for b in blocks for s in b.sentences for n in s.sources})

@@ -35,6 +35,7 @@ from assistant.answers.citations import (
     strip_markers,
 )
 from assistant.answers.extract import ScoredSentence, is_contrasting, rank_sentences, sentences_of_hits
+from assistant.answers.support import with_support
 from assistant.answers.verify import UnsupportedReply, Verifier, verbatim_check
 from assistant.errors import LLMTruncated
 from assistant.library.pages import page_of
@@ -104,6 +105,13 @@ class Answerer:
         return final
 
     def stream(
+        self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
+        """Text as it is produced, then the `Answer` with its support blocks attached."""
+        for item in self._stream(question, history, filters):
+            yield with_support(item) if isinstance(item, Answer) else item
+
+    def _stream(
         self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None
     ) -> Iterator[str | Answer]:
         question = question.strip()

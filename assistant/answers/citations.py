@@ -3,7 +3,7 @@
 - Sources are numbered 1..n and shown to an LLM as clearly delimited, untrusted data.
 - Every [n] in generated text must name a numbered source; any other marker is removed.
 - Output is cleaned: no images, no raw HTML, no links except to the cited papers' own URLs.
-- Code and maths (assistant/llm/reply.py `protect_spans`) are left as written: no citation is read in them,
+- Code and maths (assistant/spans.py `protect_spans`) are left as written: no citation is read in them,
   nothing in them is escaped; indentation and nested lists are kept.
 - A reply's sentences without a valid citation are dropped (`keep_cited_blocks`), its structure kept.
 
@@ -21,8 +21,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from assistant.llm.reply import PLACEHOLDER, protect_spans
 from assistant.models import Citation, Paper, PaperHit, Reference
+from assistant.spans import PLACEHOLDER, protect_spans
 from assistant.text import CITATION_MARKER, clean_output, marker_numbers, split_sentences
 
 

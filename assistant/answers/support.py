@@ -9,7 +9,7 @@ source is a lead-in ("The steps are:"), a heading, code or maths: those are "neu
 
 Layout is kept as blocks: paragraphs, list items (with their depth), headings, and code or table
 blocks kept whole (no sentence of theirs is judged). Markers inside code and maths are no citations
-(assistant/llm/reply.py `protect_spans`, through `cited_numbers` / `strip_markers`).
+(assistant/spans.py `protect_spans`, through `cited_numbers` / `strip_markers`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping
 
 from assistant.answers.citations import cited_numbers, cited_sentences, strip_markers
 from assistant.answers.verify.policy import MARK
-from assistant.models import BlockKind, SentenceCheck, SentenceSupport, SupportBlock, SupportStatus
-from assistant.text import normalize_space
+from assistant.models import Answer, BlockKind, SentenceCheck, SentenceSupport, SupportBlock, SupportStatus
+from assistant.text import clean_output, normalize_space, safe_url
 
 _ITEM = re.compile(r"^([ \t]*)(?:[-*+]|(\d{1,3})[.)])[ \t]+")
 _HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+")
@@ -113,3 +113,11 @@ def answer_support(text: str, checks: Iterable[SentenceCheck]) -> list[SupportBl
         i += 1
     flush()
     return [b for b in blocks if b.sentences or b.raw]
+
+
+def with_support(answer: Answer) -> Answer:
+    """The answer with its support blocks attached, from its cleaned text (only the cited papers' own
+    links survive) and its sentences' verdicts: what every face shows, computed once, here."""
+    allowed = [u for u in (safe_url(c.url) for c in answer.citations) if u]
+    answer.blocks = answer_support(clean_output(answer.answer, allowed), answer.sentences)
+    return answer

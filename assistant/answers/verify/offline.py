@@ -33,9 +33,9 @@ import numpy as np
 from assistant.answers.extract import embed_sentences
 from assistant.index.bm25 import tokenize
 from assistant.index.embeddings import Embedder
-from assistant.llm.reply import PLACEHOLDER, protect_spans
 from assistant.models import SentenceCheck, Verdict
 from assistant.settings import Settings
+from assistant.spans import PLACEHOLDER, protect_spans
 from assistant.text import normalize_space, split_sentences
 
 
