@@ -49,17 +49,9 @@ def _records(n: int) -> list[dict[str, Any]]:
     ]
 
 
-def _sse_answer(text: str) -> dict[str, Any] | None:
-    """The final `answer` frame of an SSE body, or None when the stream did not end with one."""
-    frames = [f for f in text.split("\n\n") if f.strip()]
-    if not frames or not frames[-1].startswith("event: answer\n"):
-        return None
-    answer: dict[str, Any] = json.loads(frames[-1].split("data: ", 1)[1])
-    return answer
-
-
 def _client(url: str, seed: int, until: float, questions: list[str], out: dict[str, Any]) -> None:
     import httpx
+    from httpx_sse import connect_sse
 
     n = seed
     with httpx.Client(base_url=url, timeout=300) as c:
@@ -77,13 +69,13 @@ def _client(url: str, seed: int, until: float, questions: list[str], out: dict[s
                     ok = r.status_code == 200 and "answer" in r.json()
                 else:
                     first: float | None = None
-                    body = []
-                    with c.stream("POST", "/ask", json={"question": question, "stream": True}) as r:
-                        for chunk in r.iter_text():
+                    last = ""  # the stream must end with its `answer` event
+                    with connect_sse(c, "POST", "/ask", json={"question": question, "stream": True}) as src:
+                        for event in src.iter_sse():
                             if first is None:
                                 first = time.perf_counter() - t0
-                            body.append(chunk)
-                    ok = r.status_code == 200 and _sse_answer("".join(body)) is not None
+                            last = event.event
+                    ok = src.response.status_code == 200 and last == "answer"
                     if first is not None:
                         out["first_token"].append(first)
             except Exception as exc:  # a failed request is counted, never raised

@@ -34,15 +34,16 @@ REPS = 3
 def _raw(url: str, messages: list[dict[str, str]], max_tokens: int) -> tuple[float, float]:
     """(first content token s, last s) of one streamed completion."""
     import httpx
+    from httpx_sse import connect_sse
 
     body = {"model": ALIAS, "messages": messages, "stream": True, "max_tokens": max_tokens, "temperature": 0.1}
     t0 = time.perf_counter()
     first = None
-    with httpx.stream("POST", f"{url}/chat/completions", json=body, timeout=300) as reply:
-        for line in reply.iter_lines():
-            if not line.startswith("data: ") or line == "data: [DONE]":
+    with httpx.Client(timeout=300) as client, connect_sse(client, "POST", f"{url}/chat/completions", json=body) as src:
+        for event in src.iter_sse():
+            if event.data == "[DONE]":
                 continue
-            delta = json.loads(line[6:])["choices"][0].get("delta", {}).get("content") or ""
+            delta = json.loads(event.data)["choices"][0].get("delta", {}).get("content") or ""
             if delta and first is None:
                 first = time.perf_counter() - t0
     total = time.perf_counter() - t0
